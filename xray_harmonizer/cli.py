@@ -1,0 +1,224 @@
+"""``xray-harmonizer``: the desktop app, and headless commands for scripts and batches.
+
+    xray-harmonizer [PATH...]                      open the app (the sample study when no PATH)
+    xray-harmonizer info PATH...                   one JSON object per image (no patient identity)
+    xray-harmonizer harmonize PATH... -o OUTDIR    harmonize and write PNG or derived DICOM
+    xray-harmonizer profile build DIR -o FILE      build a reference-site profile
+    xray-harmonizer train generalizer|classifier   fit a model on a site's images (needs [train])
+
+Exit status: 0 all inputs succeeded, 1 some inputs were refused (each named on stderr, the rest
+processed), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_SOME_REFUSED, EXIT_USAGE = 0, 1, 2
+COMMANDS = ("info", "harmonize", "profile", "train", "gui")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not argv or argv[0] not in COMMANDS + ("-h", "--help", "--version"):
+        return _run_gui(argv)
+    parser = _build_parser()
+    if argv[0] == "train":
+        return _run_train(parser, argv[1:])
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from xray_harmonizer import __version__
+
+    parser = argparse.ArgumentParser(prog="xray-harmonizer", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n", 2)[2])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="print what the loader sees in each image, as JSON lines")
+    info.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    info.set_defaults(func=_cmd_info)
+
+    har = sub.add_parser("harmonize", help="harmonize studies and write the results")
+    har.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                     help="files, folders or DICOM series")
+    har.add_argument("--method", default="histogram",
+                     help="histogram, cyclegan, unit, or a model package's name (default histogram)")
+    har.add_argument("--model", type=Path, help="use this model package folder or .zip")
+    har.add_argument("--reference", type=Path,
+                     help="reference-site profile JSON (default: the bundled Kermany profile)")
+    har.add_argument("--whole-image", action="store_true",
+                     help="histogram matching over the whole image instead of the body region")
+    har.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+    har.add_argument("--format", choices=("png", "dcm"), default="png")
+    har.add_argument("--json", action="store_true", help="print one JSON object per image")
+    har.set_defaults(func=_cmd_harmonize)
+
+    prof = sub.add_parser("profile", help="reference-site profiles")
+    prof_sub = prof.add_subparsers(dest="profile_command", required=True)
+    build = prof_sub.add_parser("build", help="build a profile from a folder of images")
+    build.add_argument("folder", type=Path, metavar="DIR")
+    build.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    build.add_argument("--site-id", help="id of the site (default: the folder's name)")
+    build.add_argument("--description", default="")
+    build.set_defaults(func=_cmd_profile_build)
+
+    gui = sub.add_parser("gui", help="open the desktop app")
+    gui.add_argument("paths", nargs="*", metavar="PATH")
+    gui.set_defaults(func=lambda a: _run_gui(a.paths))
+    sub.add_parser("train", help="train a generalizer or a classifier (see train -h)")
+    return parser
+
+
+def _run_gui(paths: list[str]) -> int:
+    from xray_harmonizer.gui.app import run
+
+    return int(run(paths))
+
+
+def _run_train(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    usage = "usage: xray-harmonizer train {generalizer,classifier} [options]  (-h for each)"
+    if not argv or argv[0] not in ("generalizer", "classifier"):
+        print(usage, file=sys.stderr)
+        return EXIT_USAGE if argv[:1] not in (["-h"], ["--help"]) else EXIT_OK
+    try:
+        if argv[0] == "generalizer":
+            from training.gan.train import main as train_main
+        else:
+            from training.classifier.train import main as train_main
+    except ImportError as exc:
+        print(f"error: training needs the [train] extra (pip install -e '.[train]'): {exc}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return int(train_main(argv[1:]) or 0)
+
+
+def _report_errors(errors: list) -> None:
+    for err in errors:
+        print(f"error: {err}", file=sys.stderr)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from xray_harmonizer.io import describe, open_study
+
+    errors: list = []
+    for path in args.paths:
+        study = open_study(path)
+        for image in study.images:
+            print(json.dumps(describe(image)))
+        errors.extend(study.errors)
+    _report_errors(errors)
+    return EXIT_SOME_REFUSED if errors else EXIT_OK
+
+
+def _cmd_profile_build(args: argparse.Namespace) -> int:
+    from xray_harmonizer.reference.profile import build_profile
+
+    if not args.folder.is_dir():
+        print(f"error: {args.folder}: not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    site_id = args.site_id or args.folder.resolve().name
+    profile, errors = build_profile(args.folder, site_id, args.description, progress=True)
+    profile.save(args.output)
+    print(f"profile {site_id!r}: {profile.n_images} images -> {args.output}")
+    _report_errors(errors)
+    return EXIT_SOME_REFUSED if errors else EXIT_OK
+
+
+def _cmd_harmonize(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from xray_harmonizer.io import open_study
+    from xray_harmonizer.io.errors import StudyError
+    from xray_harmonizer.io.export import output_path_for, write_derived_dicom, write_png16
+    from xray_harmonizer.metrics.distances import wasserstein1_to_profile
+    from xray_harmonizer.metrics.ssim import ssim
+    from xray_harmonizer.reference.profile import ProfileError, load_profile
+
+    try:
+        profile = load_profile(args.reference)
+        generalizer = _choose_generalizer(args, profile)
+    except (ProfileError, LookupError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    studies = [open_study(p) for p in args.paths]
+    errors = [err for s in studies for err in s.errors]
+    images = [img for s in studies for img in s.images]
+    args.output.mkdir(parents=True, exist_ok=True)
+    used: set[Path] = set()
+    ext = ".dcm" if args.format == "dcm" else ".png"
+    for image in tqdm(images, desc="harmonize", unit="img", disable=len(images) < 2, file=sys.stderr):
+        start = time.perf_counter()
+        try:
+            out = generalizer.harmonize(image.pixels)
+            elapsed = time.perf_counter() - start
+            target = _unique(output_path_for(image, args.output, ext=ext), used)
+            if args.format == "dcm":
+                write_derived_dicom(out, image, target, generalizer_name=generalizer.name,
+                                    model_hash=generalizer.model_hash)
+            else:
+                write_png16(out, target)
+        except StudyError as exc:
+            errors.append(exc)
+            continue
+        record = {
+            "input": str(image.meta.source), "output": str(target),
+            "generalizer": generalizer.name, "ssim_to_input": round(ssim(out, image.pixels), 4),
+            "w1_before": round(wasserstein1_to_profile(image.pixels, profile), 4),
+            "w1_after": round(wasserstein1_to_profile(out, profile), 4),
+            "time_ms": round(elapsed * 1000, 1),
+        }
+        if args.json:
+            print(json.dumps(record))
+        else:
+            print(f"{image.meta.source.name} -> {target}  SSIM {record['ssim_to_input']:.4f}  "
+                  f"W1 {record['w1_before']:.4f} -> {record['w1_after']:.4f}  "
+                  f"{record['time_ms']:.0f} ms")
+    _report_errors(errors)
+    return EXIT_SOME_REFUSED if errors else EXIT_OK
+
+
+def _choose_generalizer(args: argparse.Namespace, profile):
+    from xray_harmonizer.generalizers.histogram import HistogramMatching
+
+    if args.model is not None:
+        from xray_harmonizer.generalizers.registry import neural_generalizer
+        from xray_harmonizer.models.package import PackageError, load_package
+
+        try:
+            return neural_generalizer(load_package(args.model))
+        except PackageError as exc:
+            raise ValueError(str(exc)) from None
+    if args.method.lower() in ("histogram", "histogram-matching"):
+        return HistogramMatching(profile, masked=not args.whole_image)
+    from xray_harmonizer.generalizers.registry import discover_generalizers, select_generalizer
+
+    generalizers, _ = discover_generalizers(profile)
+    return select_generalizer(generalizers, args.method)
+
+
+def _unique(path: Path, used: set[Path]) -> Path:
+    """Two inputs with the same stem in one batch must not overwrite each other's output."""
+    candidate, n = path, 1
+    while candidate in used or candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    used.add(candidate)
+    return candidate
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
