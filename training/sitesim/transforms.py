@@ -1,0 +1,128 @@
+"""Seeded array transforms of the site simulator: small pure numpy functions.
+
+Every function takes and returns float arrays of shape (H, W); those in the exposure domain work
+on relative exposure (positive), the others on presentation values in [0, 1]. Lengths are in
+pixels at a 512 px long side, multiplied by ``scale = max(H, W) / 512`` so the same profile gives
+the same physical effect at any resolution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+
+def image_scale(shape: tuple[int, ...]) -> float:
+    """Scale factor of an image relative to the 512 px long side the profiles are written for."""
+    return max(shape) / 512.0
+
+
+def gaussian(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur (reflect borders); identity for ``sigma <= 0``."""
+    if sigma <= 0:
+        return x
+    return ndimage.gaussian_filter(x, sigma, mode="reflect", truncate=3.0)
+
+
+def to_exposure(p: np.ndarray, exposure: float, attenuation_range: float) -> np.ndarray:
+    """Presentation value (relative attenuation) -> relative detector exposure, float64 > 0."""
+    return exposure * np.exp(-attenuation_range * p.astype(np.float64))
+
+
+def add_noise(e: np.ndarray, quantum: float, electronic: float,
+              rng: np.random.Generator) -> np.ndarray:
+    """Quantum noise (variance ``quantum * E``) plus electronic noise (SD ``electronic``).
+
+    Gaussian approximation of Poisson statistics: fine at the photon counts of a radiograph.
+    """
+    if quantum <= 0 and electronic <= 0:
+        return e
+    sd = np.sqrt(np.maximum(quantum, 0.0) * e + electronic ** 2)
+    return e + sd * rng.standard_normal(e.shape)
+
+
+def log_signal(e: np.ndarray, attenuation_range: float) -> np.ndarray:
+    """Exposure -> normalised log signal ``u = -log(E) / attenuation_range`` (attenuation scale)."""
+    floor = np.exp(-2.0 * attenuation_range)  # detector floor: noise cannot give log(<=0)
+    return -np.log(np.maximum(e, floor)) / attenuation_range
+
+
+def tone_curve(u: np.ndarray, curve: str, gamma: float = 1.0, slope: float = 6.0,
+               center: float = 0.5) -> np.ndarray:
+    """Detector response / characteristic curve on the normalised log signal.
+
+    ``log``: identity (a logarithmic CR reader); ``gamma``: ``u**gamma``; ``sigmoid``: an H&D
+    film curve rescaled so that 0 -> 0 and 1 -> 1.
+    """
+    u = np.clip(u, 0.0, 1.0)
+    if curve == "log":
+        return u
+    if curve == "gamma":
+        return u ** gamma
+    if curve == "sigmoid":
+        f = lambda v: 1.0 / (1.0 + np.exp(-slope * (v - center)))  # noqa: E731
+        lo, hi = f(0.0), f(1.0)
+        return (f(u) - lo) / (hi - lo)
+    raise ValueError(f"unknown tone curve {curve!r}")
+
+
+def dynamic_range_compression(y: np.ndarray, strength: float, sigma: float) -> np.ndarray:
+    """Subtract ``strength`` times the large-scale deviation from the image mean."""
+    if strength == 0:
+        return y
+    low = gaussian(y, sigma)
+    return y - strength * (low - float(low.mean()))
+
+
+def multiscale_enhance(y: np.ndarray, gain: float, power: float, levels: int,
+                       scale: float) -> np.ndarray:
+    """MUSICA-like enhancement: amplify difference-of-Gaussian bands with power compression.
+
+    Band ``b`` becomes ``(1 + gain) * sign(b) * M * (|b| / M)**power`` with ``M`` the band's
+    99th percentile of ``|b|``, so faint detail is boosted more than strong edges when power < 1.
+    """
+    if gain == 0 and power == 1.0:
+        return y
+    out = np.zeros_like(y)
+    current = y
+    for level in range(levels):
+        low = gaussian(current, (2.0 ** level) * scale)
+        band = current - low
+        m = float(np.percentile(np.abs(band), 99)) + 1e-6
+        shaped = np.sign(band) * m * (np.abs(band) / m) ** power
+        out += (1.0 + gain) * shaped
+        current = low
+    return out + current
+
+
+def unsharp_mask(y: np.ndarray, amount: float, sigma: float) -> np.ndarray:
+    """``y + amount * (y - blur(y, sigma))``."""
+    if amount == 0 or sigma <= 0:
+        return y
+    return y + amount * (y - gaussian(y, sigma))
+
+
+def window(y: np.ndarray, contrast: float, brightness: float) -> np.ndarray:
+    """Linear display window ``(y - 0.5) * contrast + 0.5 + brightness``, not clipped."""
+    return (y - 0.5) * contrast + 0.5 + brightness
+
+
+def quantize(y: np.ndarray, bits: int) -> np.ndarray:
+    """Clip to [0, 1] and quantise to ``2**bits - 1`` levels (values stay in [0, 1])."""
+    levels = float(2 ** int(bits) - 1)
+    return np.round(np.clip(y, 0.0, 1.0) * levels) / levels
+
+
+def collimate(y: np.ndarray, fractions: tuple[float, float, float, float],
+              value: float) -> np.ndarray:
+    """Replace (top, bottom, left, right) border fractions of the image by ``value``."""
+    h, w = y.shape
+    top, bottom, left, right = (int(round(f * n)) for f, n in zip(fractions, (h, h, w, w)))
+    if not (top or bottom or left or right):
+        return y
+    out = y.copy()
+    out[:top, :] = value
+    out[h - bottom:, :] = value
+    out[:, :left] = value
+    out[:, w - right:] = value
+    return out
