@@ -158,7 +158,7 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     errors = [err for s in studies for err in s.errors]
     images = [img for s in studies for img in s.images]
     args.output.mkdir(parents=True, exist_ok=True)
-    used: set[Path] = set()
+    used: set[Path] = {img.meta.source.resolve() for img in images}
     ext = ".dcm" if args.format == "dcm" else ".png"
     for image in tqdm(images, desc="harmonize", unit="img", disable=len(images) < 2, file=sys.stderr):
         start = time.perf_counter()
@@ -211,12 +211,13 @@ def _choose_generalizer(args: argparse.Namespace, profile):
 
 
 def _unique(path: Path, used: set[Path]) -> Path:
-    """Two inputs with the same stem in one batch must not overwrite each other's output."""
+    """Two inputs with the same stem in one batch must not overwrite each other's output, and no
+    output may land on an input; an output of an earlier run is replaced."""
     candidate, n = path, 1
-    while candidate in used or candidate.exists():
+    while candidate.resolve() in used:
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
-    used.add(candidate)
+    used.add(candidate.resolve())
     return candidate
 
 

@@ -102,6 +102,7 @@ class ReferenceProfile:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(self.to_dict(), f, indent=1)
                 f.write("\n")
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600; a profile is meant to be shared
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -164,12 +165,18 @@ def fine_bin_index(image: np.ndarray) -> np.ndarray:
 
 def quantiles_from_histogram(counts: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """Quantile function of a histogram over [0, 1], linear within bins."""
+    counts = np.asarray(counts, dtype=np.float64)
     edges = np.linspace(0.0, 1.0, counts.size + 1)
     cdf = np.concatenate([[0.0], np.cumsum(counts)])
     cdf /= cdf[-1]
-    # np.interp needs increasing x: drop repeated cdf values (empty bins) keeping the first edge.
-    keep = np.concatenate([[True], np.diff(cdf) > 0])
-    return np.interp(levels, cdf[keep], edges[keep])
+    # Each occupied bin spreads its mass linearly between its own two edges; empty bins between
+    # occupied ones become jumps (repeated x in np.interp), never stretched mass.
+    occupied = np.flatnonzero(counts > 0)
+    x = np.empty(2 * occupied.size)
+    y = np.empty(2 * occupied.size)
+    x[0::2], y[0::2] = cdf[occupied], edges[occupied]
+    x[1::2], y[1::2] = cdf[occupied + 1], edges[occupied + 1]
+    return np.interp(levels, x, y)
 
 
 def content_hash_of(files: Iterable[Path]) -> str:
