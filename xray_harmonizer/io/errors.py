@@ -18,6 +18,10 @@ class StudyError(Exception):
         super().__init__(f"{self.path}: {reason}")
 
 
+class FileAccessError(StudyError):
+    """The path does not exist, is a folder where a file was expected, or cannot be read."""
+
+
 class NotAnImageError(StudyError):
     """The file is neither DICOM nor a raster image format we read."""
 

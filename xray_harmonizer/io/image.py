@@ -38,6 +38,11 @@ class ImageMetadata:
         The pydicom Dataset (pixel data removed), kept for derived-DICOM export. Not compared.
     warnings : tuple of str
         Conversions the user should know about (e.g. colour converted to grey).
+    voi : str or None
+        How stored values became [0, 1]: ``"window"``, ``"voi_lut"``, ``"full_range"`` (DICOM
+        min..max fallback), ``"bits"`` (raster divided by 2**bits_stored - 1) or ``"float"``.
+    instance_number : int or None
+        DICOM InstanceNumber, used to order a series.
     """
 
     source: Path
@@ -51,6 +56,8 @@ class ImageMetadata:
     series_uid: str | None = None
     dataset: Any = field(default=None, repr=False, compare=False)
     warnings: tuple[str, ...] = ()
+    voi: str | None = None
+    instance_number: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""open_image: one file -> XrayImage, whatever its format; describe: metadata for ``info``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from pydicom.uid import UID
+
+from xray_harmonizer.io._common import register_input
+from xray_harmonizer.io.dicom import has_dicom_preamble, looks_like_raw_dataset, read_dicom
+from xray_harmonizer.io.errors import FileAccessError, NotAnImageError
+from xray_harmonizer.io.image import XrayImage
+from xray_harmonizer.io.raster import has_raster_magic, read_raster
+
+log = logging.getLogger(__name__)
+
+_PRINTABLE = frozenset(range(32, 127)) | {9, 10, 13}
+
+
+def open_image(path: str | Path) -> XrayImage:
+    """Open one radiograph file (DICOM, PNG, JPEG, TIFF, BMP) by its content, not its name.
+
+    The file is only ever opened for reading, and is remembered as an input so that the
+    exporters refuse to overwrite it.
+
+    Returns
+    -------
+    XrayImage
+        pixels float32 (H, W) in [0, 1], presentation orientation (see the Image contract).
+
+    Raises
+    ------
+    StudyError subclass
+        FileAccessError, NotAnImageError, CorruptImageError, UnsupportedTransferSyntaxError,
+        NotProjectionRadiographError, EmptyPixelDataError, ImageSizeError, ColourImageError.
+        ``str(exc)`` is ``"path: reason"``.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileAccessError(p, "file not found")
+    if p.is_dir():
+        raise FileAccessError(p, "is a folder, not a file (open it as a study)")
+    try:
+        with open(p, "rb") as f:
+            head = f.read(132)
+    except OSError as exc:
+        raise FileAccessError(p, f"cannot be read ({exc.strerror or exc})") from exc
+    register_input(p)
+    if not head:
+        raise NotAnImageError(p, "empty file (0 bytes)")
+    if has_dicom_preamble(head):
+        image = read_dicom(p)
+    elif has_raster_magic(head):
+        image = read_raster(p)
+    elif looks_like_raw_dataset(head):
+        image = read_dicom(p, force=True)
+    elif all(b in _PRINTABLE for b in head):
+        raise NotAnImageError(p, "text file, not an image")
+    else:
+        # Let Pillow name formats we do not read (GIF, WebP...) before giving up.
+        image = read_raster(p)
+    log.debug("opened %s (%s, %dx%d)", p.name, image.meta.format, image.shape[1], image.shape[0])
+    return image
+
+
+def describe(image: XrayImage) -> dict[str, Any]:
+    """JSON-able facts about an opened image for ``xray-harmonizer info``.
+
+    Holds the file name (not its folders), size, bit depth, photometric interpretation,
+    transfer syntax, pixel spacing, modality, the VOI used and warnings. Never the patient's
+    name, ID, birth date or any other identity, nor the study's accession number.
+    """
+    m = image.meta
+    height, width = image.shape
+    ds = m.dataset
+    ts = m.transfer_syntax
+    out: dict[str, Any] = {
+        "file": m.source.name,
+        "format": m.format,
+        "size": [width, height],
+        "width": width,
+        "height": height,
+        "bits_stored": m.bits_stored,
+        "photometric": m.photometric,
+        "transfer_syntax": ts,
+        "transfer_syntax_name": UID(ts).name if ts else None,
+        "pixel_spacing_mm": list(m.pixel_spacing_mm) if m.pixel_spacing_mm else None,
+        "modality": m.modality,
+        "body_part": _text(ds, "BodyPartExamined"),
+        "view_position": _text(ds, "ViewPosition"),
+        "voi": m.voi,
+        "window": {"center": m.window[0], "width": m.window[1]} if m.window else None,
+        "instance_number": m.instance_number,
+        "warnings": list(m.warnings),
+    }
+    return out
+
+
+def _text(ds: Any, keyword: str) -> str | None:
+    if ds is None:
+        return None
+    value = str(ds.get(keyword, "") or "").strip()
+    return value or None
