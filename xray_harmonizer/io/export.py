@@ -1,0 +1,233 @@
+"""Write harmonized images: 16-bit grey PNG and derived DICOM, atomically.
+
+Every write goes to a temporary file in the target folder and is moved into place with
+``os.replace``, so a reader never sees a half-written file and a failed write leaves nothing
+behind. A path that is (or links to) a file this process opened as an input is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    ExplicitVRLittleEndian,
+    SecondaryCaptureImageStorage,
+    generate_uid,
+)
+
+from xray_harmonizer.imaging.validation import check_image
+from xray_harmonizer.io._common import is_registered_input
+from xray_harmonizer.io.errors import ExportError
+from xray_harmonizer.io.image import XrayImage
+
+log = logging.getLogger(__name__)
+
+_EXTENSIONS = (".png", ".dcm")
+_RASTER_SUFFIXES = frozenset({".dcm", ".dicom", ".dic", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
+# Pixel-level elements of the source that no longer describe the harmonized pixels.
+_DROPPED = (
+    "PixelData", "FloatPixelData", "DoubleFloatPixelData", "ExtendedOffsetTable",
+    "ExtendedOffsetTableLengths", "NumberOfFrames", "RescaleSlope", "RescaleIntercept",
+    "RescaleType", "ModalityLUTSequence", "VOILUTSequence", "VOILUTFunction",
+    "WindowCenterWidthExplanation", "PixelPaddingValue", "PixelPaddingRangeLimit",
+    "SmallestImagePixelValue", "LargestImagePixelValue", "PlanarConfiguration",
+    "LossyImageCompressionRatio", "LossyImageCompressionMethod",
+    "IconImageSequence", "PixelIntensityRelationship", "PixelIntensityRelationshipSign",
+    "RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor", "RedPaletteColorLookupTableData",
+    "GreenPaletteColorLookupTableData", "BluePaletteColorLookupTableData",
+)
+
+
+def output_path_for(
+    source: XrayImage | str | Path, outdir: str | Path, suffix: str = "_harmonized", ext: str = ".png"
+) -> Path:
+    """``outdir / (source stem + suffix + ext)``.
+
+    The stem drops only a known image extension, so ``1.2.840.99`` (a DICOM named by its UID)
+    keeps its whole name. ``ext`` is ``".png"`` or ``".dcm"`` (the dot is optional).
+    """
+    src = source.meta.source if isinstance(source, XrayImage) else Path(source)
+    ext = ext if ext.startswith(".") else "." + ext
+    if ext.lower() not in _EXTENSIONS:
+        raise ValueError(f"ext must be one of {_EXTENSIONS}, got {ext!r}")
+    stem = src.stem if src.suffix.lower() in _RASTER_SUFFIXES else src.name
+    return Path(outdir) / f"{stem}{suffix}{ext.lower()}"
+
+
+def write_png16(pixels: np.ndarray, path: str | Path) -> Path:
+    """Write a 16-bit greyscale PNG of ``pixels`` (float32 (H, W) in [0, 1] -> 0..65535).
+
+    Returns the path written. Raises ExportError (naming the path) if the target is an input
+    file or the write fails; nothing is left behind on failure.
+    """
+    check_image(pixels, "pixels")
+    data = to_uint16(pixels)
+    target = _check_target(path)
+    _atomic_write(target, lambda tmp: Image.fromarray(data).save(tmp, format="PNG"))
+    log.info("wrote %s", target.name)
+    return target
+
+
+def write_derived_dicom(
+    pixels: np.ndarray,
+    source: XrayImage,
+    path: str | Path,
+    *,
+    generalizer_name: str,
+    model_hash: str | None,
+) -> Path:
+    """Write ``pixels`` as a derived DICOM image of ``source``.
+
+    From a DICOM source: same patient and study (StudyInstanceUID kept), new SeriesInstanceUID
+    and SOPInstanceUID, ImageType ``DERIVED\\SECONDARY``, DerivationDescription naming the
+    generalizer and model hash, a SourceImageSequence reference, pixel spacing kept. From a
+    raster source: a new Secondary Capture image in a new study with empty patient fields.
+    Pixels are 16-bit unsigned MONOCHROME2, uncompressed, with a window covering the data.
+
+    Parameters
+    ----------
+    pixels : ndarray of float32, (H, W), in [0, 1]
+    source : XrayImage
+        The image that was harmonized.
+    path : path-like
+        Output file; refused if it is an input file.
+    generalizer_name, model_hash
+        Written into DerivationDescription (``model_hash`` None for model-free methods).
+    """
+    check_image(pixels, "pixels")
+    data = to_uint16(pixels)
+    target = _check_target(path, source)
+    src = source.meta.dataset if isinstance(source.meta.dataset, Dataset) else None
+    ds = _derived_from(src, source, data.shape) if src is not None else _secondary_capture(source)
+    _set_pixels(ds, data)
+    ds.ImageType = ["DERIVED", "SECONDARY"]
+    hash_text = f"model sha256 {model_hash}" if model_hash else "no model file"
+    ds.DerivationDescription = f"Intensity harmonization by X-Ray Harmonizer, generalizer {generalizer_name} ({hash_text})"[:1024]
+    ds.SeriesDescription = f"Harmonized ({generalizer_name})"[:64]
+    now = dt.datetime.now()
+    ds.ContentDate, ds.ContentTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
+    ds.InstanceCreationDate, ds.InstanceCreationTime = ds.ContentDate, ds.ContentTime
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    ds.file_meta = meta
+    _atomic_write(target, lambda tmp: ds.save_as(tmp, enforce_file_format=True))
+    log.info("wrote derived DICOM %s", target.name)  # never the dataset: it names the patient
+    return target
+
+
+def to_uint16(pixels: np.ndarray) -> np.ndarray:
+    """float32 (H, W) in [0, 1] -> uint16 (H, W) in 0..65535, rounded."""
+    return np.round(np.clip(pixels, 0.0, 1.0) * 65535.0).astype(np.uint16)
+
+
+def _derived_from(src: Dataset, source: XrayImage, shape: tuple[int, ...]) -> Dataset:
+    ds = copy.deepcopy(src)
+    ds.remove_private_tags()  # vendor blobs may describe the original pixels
+    for keyword in _DROPPED:
+        if keyword in ds:
+            delattr(ds, keyword)
+    for tag in [t for t in ds.keys() if 0x6000 <= t.group <= 0x60FF and t.group % 2 == 0]:
+        del ds[tag]  # overlays belong to the original pixels
+    if "PresentationLUTShape" in ds:
+        ds.PresentationLUTShape = "IDENTITY"  # MONOCHROME2 now
+    if shape != source.shape:
+        for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+            if keyword in ds:
+                delattr(ds, keyword)
+    source_ref = Dataset()
+    source_ref.ReferencedSOPClassUID = src.get("SOPClassUID", SecondaryCaptureImageStorage)
+    source_ref.ReferencedSOPInstanceUID = src.get("SOPInstanceUID", generate_uid())
+    ds.SourceImageSequence = [source_ref]
+    if "SOPClassUID" not in ds:
+        ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SeriesInstanceUID = generate_uid()
+    ds.SOPInstanceUID = generate_uid()
+    try:
+        ds.SeriesNumber = int(src.get("SeriesNumber") or 0) + 1000
+    except (TypeError, ValueError):
+        ds.SeriesNumber = 1000
+    return ds
+
+
+def _secondary_capture(source: XrayImage) -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    # Type 2 patient/study attributes: present and empty, since a raster carries no identity.
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
+                    "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber"):
+        setattr(ds, keyword, "")
+    ds.Modality = "OT"
+    ds.ConversionType = "WSD"
+    ds.SeriesNumber = 1
+    ds.InstanceNumber = 1
+    ds.PatientOrientation = ""
+    if source.meta.pixel_spacing_mm:
+        ds.NominalScannedPixelSpacing = [f"{v:.6g}" for v in source.meta.pixel_spacing_mm]
+    return ds
+
+
+def _set_pixels(ds: Dataset, data: np.ndarray) -> None:
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = int(data.shape[0]), int(data.shape[1])
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    # The pixels are already presentation values, so the window spans the whole 16-bit range:
+    # with LINEAR (PS3.3 C.11.2.1.2.1) c=32768, w=65536 maps x to exactly x/65535, so a viewer
+    # (and open_image) shows what the app showed, and the data always lies inside the window.
+    ds.WindowCenter, ds.WindowWidth = "32768", "65536"
+    ds.add_new(0x7FE00010, "OW", data.astype("<u2").tobytes())
+
+
+def _check_target(path: str | Path, source: XrayImage | None = None) -> Path:
+    target = Path(path)
+    if target.is_dir():
+        raise ExportError(target, "output path is a folder")
+    if target.exists():
+        same_as_source = source is not None and source.meta.source.exists() and os.path.samefile(
+            target, source.meta.source
+        )
+        if same_as_source or is_registered_input(target):
+            raise ExportError(target, "refusing to overwrite an input file")
+    return target
+
+
+def _atomic_write(target: Path, write: Callable[[str], object]) -> None:
+    """Run ``write(tmp_path)`` on a temp file beside ``target``, then move it into place."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise ExportError(target, f"cannot write to {target.parent} ({exc.strerror or exc})") from exc
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary shareable files
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, Exception):
+            detail = " ".join(str(exc).split())[:200]
+            raise ExportError(target, f"write failed ({type(exc).__name__}: {detail})") from exc
+        raise
