@@ -1,0 +1,1 @@
+"""CycleGAN and UNIT generalizers: models, unpaired training, ONNX export (torch only here)."""

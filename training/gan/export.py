@@ -1,0 +1,122 @@
+"""Export the site -> reference translator to ONNX (one file, dynamic H/W) and write the package.
+
+The exported graph takes and returns images in [0, 1] (N, 1, H, W) with H and W multiples of
+the network's ``multiple``; the [-1, 1] scaling lives inside the graph so that inference cannot
+get it wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from training.gan.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+ENTRYPOINT = "generator.onnx"
+REFERENCE_SITE = "kermany-pediatric"
+
+
+class SiteToReference(nn.Module):
+    """[0, 1] in, [0, 1] out wrapper around a generator pair's ``translate``."""
+
+    def __init__(self, generators: nn.Module) -> None:
+        super().__init__()
+        self.generators = generators
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        out = self.generators.translate(image * 2.0 - 1.0)
+        return torch.clamp((out + 1.0) * 0.5, 0.0, 1.0)
+
+
+def export_onnx(generators: nn.Module, path: Path, multiple: int) -> Path:
+    """Write ``generators.translate`` as a single-file ONNX model with dynamic height/width."""
+    model = SiteToReference(generators).eval().cpu()
+    dummy = torch.rand(1, 1, 8 * multiple, 6 * multiple)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".onnx.tmp")
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TorchScript exporter deprecation/constant-folding notes
+        # The TorchScript exporter handles the symbolic H/W of reflect pads and resize-convs
+        # without dynamo's divisibility guards; the graph is plain conv/norm/relu either way.
+        torch.onnx.export(model, (dummy,), str(tmp), input_names=["image"],
+                          output_names=["harmonized"], opset_version=17, dynamo=False,
+                          dynamic_axes={"image": {0: "n", 2: "height", 3: "width"},
+                                        "harmonized": {0: "n", 2: "height", 3: "width"}})
+    import onnx
+
+    onnx.checker.check_model(str(tmp))
+    tmp.replace(path)
+    return path
+
+
+def parity(generators: nn.Module, onnx_path: Path, images: list[np.ndarray], multiple: int) -> float:
+    """Max |torch - onnxruntime| over ``images`` (float32 (h, w) in [0, 1], cropped to multiples)."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    model = SiteToReference(generators).eval().cpu()
+    worst = 0.0
+    for img in images:
+        h, w = (img.shape[0] // multiple) * multiple, (img.shape[1] // multiple) * multiple
+        x = np.ascontiguousarray(img[:h, :w], dtype=np.float32)[None, None]
+        with torch.no_grad():
+            ref = model(torch.from_numpy(x)).numpy()
+        got = sess.run(None, {"image": x})[0]
+        worst = max(worst, float(np.abs(ref - got).max()))
+    return worst
+
+
+def write_package(out_dir: Path, generators: nn.Module, config: TrainConfig, *,
+                  training: dict[str, Any], parity_images: list[np.ndarray],
+                  name: str | None = None) -> dict[str, Any]:
+    """Export ONNX, check parity and write ``manifest.json`` into ``out_dir``."""
+    from xray_harmonizer.models.package import write_manifest
+
+    out_dir = Path(out_dir)
+    multiple = int(generators.multiple)
+    onnx_path = export_onnx(generators, out_dir / ENTRYPOINT, multiple)
+    diff = parity(generators, onnx_path, parity_images, multiple) if parity_images else None
+    arch_name = "cyclegan-resnet" if config.arch == "cyclegan" else "unit"
+    manifest: dict[str, Any] = {
+        "name": name or out_dir.name,
+        "display_name": f"{'CycleGAN' if config.arch == 'cyclegan' else 'UNIT'} ({config.preset})",
+        "kind": "generalizer",
+        "generalizer_kind": config.arch,
+        "architecture": {"name": arch_name, "direction": "site_to_reference",
+                         **asdict(config.hparams)},
+        "preset": config.preset,
+        "input": {"working_size": config.working_size, "multiple": multiple,
+                  "normalisation": "zero_one", "layout": "NCHW, C=1", "padding": "reflect",
+                  "tensor": "image", "output": "harmonized"},
+        "reference_site": REFERENCE_SITE,
+        "entrypoint": ENTRYPOINT,
+        "training": {**training, "config": config.to_dict()},
+        "export": {"onnx_opset": 17, "parity_max_abs_diff": diff,
+                   "parity_images": len(parity_images), "exported": time.strftime(
+                       "%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        "evaluation": {},
+    }
+    manifest = write_manifest(out_dir, manifest)
+    log.info("package written to %s (parity %.2e)", out_dir, diff or 0.0)
+    return manifest
+
+
+def update_evaluation(out_dir: Path, figures: dict[str, Any]) -> dict[str, Any]:
+    """Merge protocol/benchmark figures into the manifest's ``evaluation`` (hashes refreshed)."""
+    import json
+
+    from xray_harmonizer.models.package import write_manifest
+
+    manifest = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
+    manifest.setdefault("evaluation", {}).update(figures)
+    return write_manifest(Path(out_dir), manifest)

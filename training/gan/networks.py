@@ -1,0 +1,193 @@
+"""Network building blocks for the generalizers, single-channel throughout.
+
+CycleGAN (Zhu et al. 2017, appendix 7.2): ResNet generator ``c7s1-w, d2w, d4w, R4w x n, u2w, uw,
+c7s1-1`` with instance norm, and the 70x70 PatchGAN ``C64-C128-C256-C512``. UNIT (Liu et al. 2017)
+reuses the same blocks for its encoders/decoders (see :mod:`training.gan.unit`).
+
+Every constructor takes explicit typed arguments; no option namespace reaches in here.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+UPSAMPLE_MODES = ("transpose", "resize")
+
+
+def conv_norm_act(c_in: int, c_out: int, kernel: int, stride: int = 1, *, norm: bool = True,
+                  act: str = "relu", reflect: bool = True) -> nn.Sequential:
+    """Conv (reflect-padded when stride 1) + InstanceNorm + activation."""
+    pad = kernel // 2
+    layers: list[nn.Module] = []
+    if reflect and pad and stride == 1:
+        layers += [nn.ReflectionPad2d(pad), nn.Conv2d(c_in, c_out, kernel, stride, 0)]
+    else:
+        layers += [nn.Conv2d(c_in, c_out, kernel, stride, pad)]
+    if norm:
+        layers.append(nn.InstanceNorm2d(c_out, affine=False))
+    if act == "relu":
+        layers.append(nn.ReLU(inplace=True))
+    elif act == "lrelu":
+        layers.append(nn.LeakyReLU(0.2, inplace=True))
+    elif act != "none":
+        raise ValueError(f"unknown activation {act!r}")
+    return nn.Sequential(*layers)
+
+
+class ResidualBlock(nn.Module):
+    """Two reflect-padded 3x3 convs with instance norm and an identity skip (R``c``)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            conv_norm_act(channels, channels, 3),
+            conv_norm_act(channels, channels, 3, act="none"),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def upsample_block(c_in: int, c_out: int, mode: str) -> nn.Sequential:
+    """x2 upsampling: transposed conv (the paper) or nearest resize + conv.
+
+    Resize-conv avoids the checkerboard pattern that stride-2 transposed convs leave behind
+    (Odena et al. 2016), which on an X-ray would read as texture that is not anatomy.
+    """
+    if mode == "transpose":
+        return nn.Sequential(
+            nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1),
+            nn.InstanceNorm2d(c_out), nn.ReLU(inplace=True))
+    if mode == "resize":
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                             conv_norm_act(c_in, c_out, 3))
+    raise ValueError(f"upsample mode must be one of {UPSAMPLE_MODES}, got {mode!r}")
+
+
+class ResnetGenerator(nn.Module):
+    """CycleGAN ResNet generator on images in [-1, 1], shape (N, 1, H, W), H and W multiples of 4.
+
+    Parameters
+    ----------
+    width : int
+        Channels of the first layer (``w``; the paper uses 64).
+    n_blocks : int
+        Residual blocks at the bottleneck (the paper: 9 at 256 px).
+    upsample : str
+        ``"transpose"`` or ``"resize"``.
+    residual_output : bool
+        Add the input to the head's output (then clamp to [-1, 1]) so that the untrained network
+        is the identity. It only has to learn the *change* of intensity, which is what lets the
+        quick preset converge in minutes on a CPU; off reproduces the paper's ``tanh`` head.
+    """
+
+    multiple = 4
+
+    def __init__(self, width: int, n_blocks: int, upsample: str = "resize",
+                 residual_output: bool = False) -> None:
+        super().__init__()
+        w = width
+        layers: list[nn.Module] = [
+            conv_norm_act(1, w, 7),
+            conv_norm_act(w, 2 * w, 3, stride=2),
+            conv_norm_act(2 * w, 4 * w, 3, stride=2),
+        ]
+        layers += [ResidualBlock(4 * w) for _ in range(n_blocks)]
+        layers += [upsample_block(4 * w, 2 * w, upsample), upsample_block(2 * w, w, upsample)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, 1, 7)]
+        self.model = nn.Sequential(*layers)
+        self.residual_output = residual_output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        head = self.model(x)
+        if self.residual_output:
+            return torch.clamp(x + head, -1.0, 1.0)
+        return torch.tanh(head)
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN: ``C(w)-C(2w)-C(4w)-C(8w)`` then a 1-channel 4x4 conv (70x70 receptive field at
+    ``n_layers=3``); no norm on the first layer, LeakyReLU 0.2, raw scores (LSGAN)."""
+
+    def __init__(self, width: int = 64, n_layers: int = 3) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+        c = width
+        for i in range(1, n_layers + 1):
+            c_next = width * min(2 ** i, 8)
+            stride = 2 if i < n_layers else 1
+            layers += [nn.Conv2d(c, c_next, 4, stride, 1), nn.InstanceNorm2d(c_next),
+                       nn.LeakyReLU(0.2, inplace=True)]
+            c = c_next
+        layers.append(nn.Conv2d(c, 1, 4, 1, 1))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+def init_weights(module: nn.Module, gain: float = 0.02) -> None:
+    """Normal(0, 0.02) conv weights, zero biases (the CycleGAN/pix2pix initialisation)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def lsgan_loss(pred: torch.Tensor, target_real: bool) -> torch.Tensor:
+    """Least-squares GAN loss (Mao et al. 2017): mean (D(x) - t)^2, t = 1 real / 0 fake."""
+    target = torch.ones_like(pred) if target_real else torch.zeros_like(pred)
+    return torch.mean((pred.float() - target.float()) ** 2)
+
+
+class ImagePool:
+    """History of generated images (Shrivastava et al. 2017) so D sees older fakes too.
+
+    With probability 0.5 a query returns a stored image and stores the new one in its place.
+    Uses a seeded ``torch.Generator`` so training stays deterministic; ``state()`` is saved
+    with the checkpoint.
+    """
+
+    def __init__(self, size: int, generator: torch.Generator) -> None:
+        self.size = size
+        self.images: list[torch.Tensor] = []
+        self.gen = generator
+
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return images
+        out = []
+        for img in images.detach():
+            img = img.unsqueeze(0)
+            if len(self.images) < self.size:
+                self.images.append(img.clone())
+                out.append(img)
+            elif torch.rand(1, generator=self.gen).item() > 0.5:
+                idx = int(torch.randint(0, self.size, (1,), generator=self.gen).item())
+                old = self.images[idx].clone()
+                self.images[idx] = img.clone()
+                out.append(old)
+            else:
+                out.append(img)
+        # Stored crops may differ in size from the batch; return each at the batch's size.
+        h, w = images.shape[-2:]
+        out = [o if o.shape[-2:] == (h, w) else img_like(o, h, w) for o in out]
+        return torch.cat(out, 0)
+
+    def state(self) -> list[torch.Tensor]:
+        return [i.cpu() for i in self.images]
+
+    def load(self, images: list[torch.Tensor], device: torch.device) -> None:
+        self.images = [i.to(device) for i in images]
+
+
+def img_like(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Centre-crop or pad (reflect) ``x`` to (h, w)."""
+    xh, xw = x.shape[-2:]
+    if xh < h or xw < w:
+        x = nn.functional.pad(x, (0, max(0, w - xw), 0, max(0, h - xh)), mode="replicate")
+        xh, xw = x.shape[-2:]
+    top, left = (xh - h) // 2, (xw - w) // 2
+    return x[..., top:top + h, left:left + w]
