@@ -222,7 +222,8 @@ def _apply_voi(
     seq = ds.get("VOILUTSequence")
     if seq:
         item = seq[0]
-        out = apply_voi(modality, ds, index=0).astype(np.float32)
+        # LUT entries are indexed by integer modality values (pydicom warns on float input).
+        out = apply_voi(np.rint(modality).astype(np.int64), ds, index=0).astype(np.float32)
         return out / np.float32(_voi_lut_full_scale(item)), "voi_lut", None, None
     window = _first_window(ds)
     if window is not None:
