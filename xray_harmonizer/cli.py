@@ -26,6 +26,12 @@ COMMANDS = ("info", "harmonize", "profile", "train", "gui")
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # pydicom logs every failed decoder attempt with a traceback; our loader turns the failure
+    # into one line naming the file and the reason, so those tracebacks are noise here.
+    # (pydicom resets its logger's level when its config is imported, hence the import first.)
+    import pydicom.config  # noqa: F401
+
+    logging.getLogger("pydicom").setLevel(logging.CRITICAL)
     if not argv or argv[0] not in COMMANDS + ("-h", "--help", "--version"):
         return _run_gui(argv)
     parser = _build_parser()
@@ -144,7 +150,7 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     from xray_harmonizer.io import open_study
     from xray_harmonizer.io.errors import StudyError
     from xray_harmonizer.io.export import output_path_for, write_derived_dicom, write_png16
-    from xray_harmonizer.metrics.distances import wasserstein1_to_profile
+    from xray_harmonizer.imaging.masks import body_mask
     from xray_harmonizer.metrics.ssim import ssim
     from xray_harmonizer.reference.profile import ProfileError, load_profile
 
@@ -160,7 +166,7 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     used: set[Path] = {img.meta.source.resolve() for img in images}
     ext = ".dcm" if args.format == "dcm" else ".png"
-    for image in tqdm(images, desc="harmonize", unit="img", disable=len(images) < 2, file=sys.stderr):
+    for image in tqdm(images, desc="harmonize", unit="img", disable=True if len(images) < 2 else None, file=sys.stderr):
         start = time.perf_counter()
         try:
             out = generalizer.harmonize(image.pixels)
@@ -174,11 +180,13 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
         except StudyError as exc:
             errors.append(exc)
             continue
+        # Before and after are measured over the same region: the input's body mask.
+        region = body_mask(image.pixels)
         record = {
             "input": str(image.meta.source), "output": str(target),
             "generalizer": generalizer.name, "ssim_to_input": round(ssim(out, image.pixels), 4),
-            "w1_before": round(wasserstein1_to_profile(image.pixels, profile), 4),
-            "w1_after": round(wasserstein1_to_profile(out, profile), 4),
+            "w1_before": round(_w1_to_profile(image.pixels, region, profile), 4),
+            "w1_after": round(_w1_to_profile(out, region, profile), 4),
             "time_ms": round(elapsed * 1000, 1),
         }
         if args.json:
@@ -208,6 +216,14 @@ def _choose_generalizer(args: argparse.Namespace, profile):
 
     generalizers, _ = discover_generalizers(profile)
     return select_generalizer(generalizers, args.method)
+
+
+def _w1_to_profile(pixels, region, profile) -> float:
+    from xray_harmonizer.metrics.distances import wasserstein1
+    from xray_harmonizer.metrics.histograms import quantile_function
+
+    return wasserstein1(quantile_function(pixels, profile.levels, region),
+                        profile.body_quantiles, profile.levels)
 
 
 def _unique(path: Path, used: set[Path]) -> Path:

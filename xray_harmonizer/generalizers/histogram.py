@@ -35,11 +35,15 @@ def matching_lut(source_counts: np.ndarray, profile: ReferenceProfile, masked: b
     # Mid-rank cumulative level of each bin: a bin holding the median lands on the median.
     cdf_mid = (np.cumsum(counts) - 0.5 * counts) / total
     lut = np.interp(cdf_mid, profile.levels, profile.quantiles(masked))
-    # Bins the source never uses still need a monotone value: interpolate over occupied bins.
+    # Bins the source never uses (outside the body region: background, labels) still need a
+    # monotone value: interpolate between occupied bins, anchored at 0 -> 0 and 1 -> 1 so that
+    # black stays black and white stays white.
     occupied = counts > 0
     if not occupied.all():
         centres = (np.arange(FINE_BINS) + 0.5) / FINE_BINS
-        lut = np.interp(centres, centres[occupied], lut[occupied])
+        xs = np.concatenate([[0.0], centres[occupied], [1.0]])
+        ys = np.concatenate([[0.0], lut[occupied], [1.0]])
+        lut = np.interp(centres, xs, ys)
     return np.clip(lut, 0.0, 1.0).astype(np.float32)
 
 
