@@ -1,0 +1,231 @@
+"""HarmonizeModel: installed generalizers, the chosen one, and the latest harmonized result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from xray_harmonizer.gui import analysis, backend
+from xray_harmonizer.gui.analysis import HarmonizeResult, StudyEntry
+from xray_harmonizer.gui.settings import AppSettings
+from xray_harmonizer.gui.workers import JobRunner
+
+
+@dataclass(frozen=True)
+class GeneralizerInfo:
+    """What the chooser shows for one generalizer."""
+
+    name: str
+    kind: str
+    reference_site: str
+    model_hash: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}  [{self.kind} → {self.reference_site}]"
+
+
+@dataclass(frozen=True)
+class LoadedModels:
+    generalizers: list[Any]
+    notes: list[str]
+    profile: Any
+    classifier: Any
+
+
+def _load_models(settings: AppSettings) -> LoadedModels:
+    gens, notes = backend.available_generalizers(
+        model_folder=settings.model_folder or None, working_size=settings.working_size or None,
+        use_gpu=settings.use_gpu)
+    return LoadedModels(gens, notes, backend.reference_profile(),
+                        backend.load_classifier(model_folder=settings.model_folder or None,
+                                                use_gpu=settings.use_gpu))
+
+
+class HarmonizeModel(QObject):
+    """Runs harmonization + metrics for the current image in a worker.
+
+    Signals
+    -------
+    generalizers_changed(list) : list of :class:`GeneralizerInfo`.
+    selection_changed(int), auto_changed(bool)
+    classifier_changed(str) : the classifier's label, or why there is none.
+    result_changed(object) : :class:`HarmonizeResult`, or None when cleared.
+    failed(str), progress(int, str), busy(bool)
+    """
+
+    generalizers_changed = Signal(list)
+    selection_changed = Signal(int)
+    auto_changed = Signal(bool)
+    classifier_changed = Signal(str)
+    result_changed = Signal(object)
+    failed = Signal(str)
+    progress = Signal(int, str)
+    busy = Signal(bool)
+
+    def __init__(self, runner: JobRunner, settings: AppSettings,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._settings = settings
+        self._models: LoadedModels | None = None
+        self._index = -1
+        self._auto = settings.auto_harmonize
+        self._entry: StudyEntry | None = None
+        self._result: HarmonizeResult | None = None
+        self._pending = False
+        self._p_original: dict[int, float | None] = {}
+        self.last_harmonize_s: float | None = None
+
+    # models -----------------------------------------------------------------------------
+    def reload_models(self, settings: AppSettings | None = None) -> None:
+        """(Re)discover generalizers, the reference profile and the classifier in a worker."""
+        if settings is not None:
+            self._settings = settings
+        current = self._settings
+
+        def done(models: LoadedModels) -> None:
+            self._models = models
+            self._p_original.clear()
+            infos = self.generalizer_infos
+            self._index = 0 if infos else -1
+            self.generalizers_changed.emit(infos)
+            self.selection_changed.emit(self._index)
+            self.classifier_changed.emit(self.classifier_text)
+            if self._pending or (self._auto and self._entry is not None):
+                self._pending = False
+                self.harmonize()
+
+        self._runner.start("models", lambda rep, can: _load_models(current), on_result=done,
+                           on_error=lambda msg: self.failed.emit(f"Loading models failed: {msg}"))
+
+    @property
+    def models_loaded(self) -> bool:
+        return self._models is not None
+
+    @property
+    def generalizers(self) -> list[Any]:
+        return list(self._models.generalizers) if self._models else []
+
+    @property
+    def generalizer_infos(self) -> list[GeneralizerInfo]:
+        return [GeneralizerInfo(str(g.name), str(getattr(g, "kind", "?")),
+                                str(getattr(g, "reference_site", "?")),
+                                getattr(g, "model_hash", None)) for g in self.generalizers]
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self._models.notes) if self._models else []
+
+    @property
+    def profile(self) -> Any:
+        return self._models.profile if self._models else None
+
+    @property
+    def classifier(self) -> Any:
+        return self._models.classifier if self._models else None
+
+    @property
+    def classifier_text(self) -> str:
+        clf = self.classifier
+        if clf is None:
+            return "loading classifier…"
+        if isinstance(clf, backend.Unavailable):
+            return clf.reason
+        return f"{getattr(clf, 'label', 'positive')} ({getattr(clf, 'name', 'classifier')})"
+
+    # selection --------------------------------------------------------------------------
+    @property
+    def current_index(self) -> int:
+        return self._index
+
+    @property
+    def current_generalizer(self) -> Any:
+        gens = self.generalizers
+        return gens[self._index] if 0 <= self._index < len(gens) else None
+
+    def select(self, index: int) -> None:
+        if not 0 <= index < len(self.generalizers):
+            raise IndexError(f"no generalizer at index {index}")
+        if index == self._index:
+            return
+        self._index = index
+        self.selection_changed.emit(index)
+        self._set_result(None)
+        if self._auto and self._entry is not None:
+            self.harmonize()
+
+    @property
+    def auto(self) -> bool:
+        return self._auto
+
+    def set_auto(self, value: bool) -> None:
+        if bool(value) == self._auto:
+            return
+        self._auto = bool(value)
+        self.auto_changed.emit(self._auto)
+        if self._auto and self._entry is not None and self._result is None:
+            self.harmonize()
+
+    def set_entry(self, entry: StudyEntry | None) -> None:
+        """The shown image changed: the old result no longer applies."""
+        self._entry = entry
+        self.cancel()
+        self._set_result(None)
+        if entry is not None and self._auto:
+            self.harmonize()
+
+    # harmonize --------------------------------------------------------------------------
+    @property
+    def result(self) -> HarmonizeResult | None:
+        return self._result
+
+    def harmonize(self) -> None:
+        """Harmonize the current image with the chosen generalizer (worker)."""
+        entry = self._entry
+        if entry is None:
+            self.failed.emit("Open a study first.")
+            return
+        if self._models is None:
+            self._pending = True  # runs as soon as the models are loaded
+            return
+        gen = self.current_generalizer
+        if gen is None:
+            self.failed.emit("No generalizer is installed. " + "; ".join(self.notes))
+            return
+        key = id(entry.image)
+        known = self._p_original.get(key)
+        profile, clf = self.profile, self.classifier
+        self.busy.emit(True)
+
+        def job(rep: Any, can: Any) -> HarmonizeResult:
+            return analysis.harmonize_and_measure(entry, gen, profile, clf, rep, can,
+                                                  p_original=known)
+
+        def done(result: HarmonizeResult) -> None:
+            self.busy.emit(False)
+            self._p_original[key] = result.p_original
+            self.last_harmonize_s = sum(result.timings.values())
+            self._set_result(result)
+
+        def failed(msg: str) -> None:
+            self.busy.emit(False)
+            self.failed.emit(f"Harmonization with {gen.name} failed: {msg}")
+
+        self._runner.start("harmonize", job, on_result=done, on_error=failed,
+                           on_progress=lambda p, m: self.progress.emit(p, m))
+
+    def cancel(self) -> None:
+        self._runner_cancel()
+        self.busy.emit(False)
+
+    def _runner_cancel(self) -> None:
+        self._runner.cancel_named("harmonize")
+
+    def _set_result(self, result: HarmonizeResult | None) -> None:
+        if result is None and self._result is None:
+            return
+        self._result = result
+        self.result_changed.emit(result)

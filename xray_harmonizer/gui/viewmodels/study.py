@@ -1,0 +1,87 @@
+"""StudyModel: the opened images and which one is shown."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from xray_harmonizer.gui import analysis
+from xray_harmonizer.gui.analysis import StudyEntry
+from xray_harmonizer.gui.workers import JobRunner
+
+
+class StudyModel(QObject):
+    """Holds the study list; opening runs in a worker.
+
+    Signals
+    -------
+    entries_changed() : the list was replaced or extended.
+    current_changed(object) : the shown :class:`StudyEntry` (or None).
+    load_failed(list) : ``path: reason`` lines for files that could not be opened.
+    opened(str) : a path was opened successfully (for the recent list).
+    progress(int, str), busy(bool)
+    """
+
+    entries_changed = Signal()
+    current_changed = Signal(object)
+    load_failed = Signal(list)
+    opened = Signal(str)
+    progress = Signal(int, str)
+    busy = Signal(bool)
+
+    def __init__(self, runner: JobRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._entries: list[StudyEntry] = []
+        self._index = -1
+        self._shown: StudyEntry | None = None
+        self.last_load_s: float | None = None
+
+    @property
+    def entries(self) -> list[StudyEntry]:
+        return list(self._entries)
+
+    @property
+    def current(self) -> StudyEntry | None:
+        return self._entries[self._index] if 0 <= self._index < len(self._entries) else None
+
+    @property
+    def current_index(self) -> int:
+        return self._index
+
+    def open(self, path: str, *, append: bool = False) -> None:
+        """Open a file or a folder in the background; replaces the list unless ``append``."""
+        self.busy.emit(True)
+
+        def done(out: tuple[list[StudyEntry], list[str]]) -> None:
+            self.busy.emit(False)
+            entries, errors = out
+            if entries:
+                self.last_load_s = sum(e.load_s for e in entries)
+                self._entries = (self._entries + entries) if append else entries
+                self.entries_changed.emit()
+                self.opened.emit(path)
+                self.select(len(self._entries) - len(entries))
+            if errors:
+                self.load_failed.emit(errors)
+
+        def failed(msg: str) -> None:
+            self.busy.emit(False)
+            self.load_failed.emit([msg])
+
+        self._runner.start("load", lambda rep, can: analysis.load_study(path, rep, can),
+                           on_result=done, on_error=failed,
+                           on_progress=lambda p, m: self.progress.emit(p, m))
+
+    def select(self, index: int) -> None:
+        if not 0 <= index < len(self._entries):
+            raise IndexError(f"no study image at index {index}")
+        self._index = index
+        if self.current is self._shown:
+            return
+        self._shown = self.current
+        self.current_changed.emit(self._shown)
+
+    def clear(self) -> None:
+        self._entries, self._index, self._shown = [], -1, None
+        self.entries_changed.emit()
+        self.current_changed.emit(None)

@@ -1,0 +1,75 @@
+"""CompareAllView: the original and every generalizer's output in a linked grid with figures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from xray_harmonizer.gui.analysis import HarmonizeResult, StudyEntry
+from xray_harmonizer.gui.viewmodels.display import DisplayModel
+from xray_harmonizer.gui.widgets.image_pane import WindowLevelViewBox
+
+
+def _cell_text(res: HarmonizeResult) -> str:
+    ssim = "—" if res.ssim is None else f"{res.ssim:.3f}"
+    w1 = "—" if res.w1_harmonized is None else f"{res.w1_harmonized:.4f}"
+    prob = "—" if res.p_harmonized is None else f"{res.p_harmonized:.0%}"
+    return (f"<b>{res.generalizer}</b> ({res.kind})<br>SSIM {ssim} · W1 {w1} · "
+            f"P {prob} · {res.timings.get('harmonize', 0.0):.2f} s")
+
+
+class CompareAllView(QWidget):
+    """A grid of linked views sharing the DisplayModel's window."""
+
+    def __init__(self, display: DisplayModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.display = display
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.hint = QLabel("Press “Compare all” to run every installed generalizer on this image.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.graphics)
+        self.views: list[WindowLevelViewBox] = []
+        self.images: list[pg.ImageItem] = []
+        self.labels: list[str] = []
+        display.levels_changed.connect(self._on_levels)
+        display.invert_changed.connect(lambda _v: self._on_levels(*display.levels))
+
+    def show_results(self, entry: StudyEntry | None, results: list[HarmonizeResult]) -> None:
+        self.graphics.clear()
+        self.views, self.images, self.labels = [], [], []
+        if entry is None:
+            return
+        cells: list[tuple[str, np.ndarray]] = [(f"<b>Original</b><br>{entry.title}",
+                                                entry.image.pixels)]
+        cells += [(_cell_text(r), r.harmonized) for r in results]
+        cols = max(1, math.ceil(math.sqrt(len(cells))))
+        for i, (text, pixels) in enumerate(cells):
+            row, col = divmod(i, cols)
+            self.graphics.addLabel(text, row=2 * row, col=col)
+            view = WindowLevelViewBox()
+            view.window_drag.connect(self.display.drag_window)
+            item = pg.ImageItem(pixels, autoDownsample=True, levels=self.display.levels)
+            view.addItem(item)
+            self.graphics.addItem(view, row=2 * row + 1, col=col)
+            if self.views:
+                view.setXLink(self.views[0])
+                view.setYLink(self.views[0])
+            self.views.append(view)
+            self.images.append(item)
+            self.labels.append(text)
+        self._on_levels(*self.display.levels)
+        self.views[0].autoRange(padding=0.02)
+        self.hint.setVisible(not results)
+
+    def _on_levels(self, low: float, high: float) -> None:
+        lut = np.arange(256, dtype=np.uint8)
+        if self.display.invert:
+            lut = lut[::-1]
+        for item in self.images:
+            item.setLevels((low, high))
+            item.setLookupTable(lut)
