@@ -1,0 +1,227 @@
+"""The paper's evaluation protocol on real images: does harmonization give the classifier back its
+accuracy at a new site without changing the anatomy?
+
+    python benchmarks/protocol.py --site-profile site_severe        # simulated site, truth known
+    python benchmarks/protocol.py --site DIR --labels CSV [--truth DIR]   # a real labelled folder
+    python benchmarks/protocol.py --site ../shared/data/cxr/nih --name nih  # unlabeled: distances, SSIM
+
+Simulated mode passes the reference classifier's *test split* (patient-level, from the package's
+``splits.json``) through a site profile (``training.sitesim``), so the unshifted image is the truth.
+Rows: original, truth (upper bound), every available generalizer (histogram matching and each
+installed neural package), and the site-augmented classifier on the original images. Per row: AUC
+with 95% bootstrap CI and ROC, sensitivity/specificity at the reference operating point (threshold
+chosen on the reference validation split), SSIM(output, input), Wasserstein-1 to the reference
+profile (body region), and SSIM/PSNR to the truth. Writes results.json, table.md, roc.png,
+histograms.png, examples.png and splits.json into ``benchmarks/results/protocol-<site>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script from a clean checkout
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.protocol_report import write_plots, write_table  # noqa: E402
+
+log = logging.getLogger("protocol")
+DEFAULT_REFERENCE = REPO.parent / "shared" / "data" / "cxr" / "kermany"
+DEFAULT_CLASSIFIER = REPO / "resources" / "models" / "classifier-kermany-pneumonia"
+DEFAULT_AUGMENTED = REPO / "resources" / "models" / "classifier-kermany-pneumonia-siteaug"
+RESULTS = REPO / "benchmarks" / "results"
+
+
+@dataclass(frozen=True)
+class SiteSet:
+    """The new site's images: names, pixels, optional labels and truth."""
+
+    name: str
+    files: list[str]
+    images: list[np.ndarray]
+    labels: np.ndarray | None
+    truth: list[np.ndarray] | None
+    description: str
+
+
+def simulated_site(profile_arg: str, reference: Path, split_file: Path, seed: int,
+                   limit: int | None) -> SiteSet:
+    from training.classifier.dataset import discover, load_image
+    from training.sitesim import apply_site, load_site_profile, seed_for
+
+    profile = load_site_profile(profile_arg)
+    split = json.loads(split_file.read_text(encoding="utf-8"))
+    by_name = {s.name: s for s in discover(reference)}
+    names = split["test"]
+    if limit:  # both classes even in a small run
+        pos = [n for n in names if by_name[n].label == 1]
+        neg = [n for n in names if by_name[n].label == 0]
+        names = sorted(neg[:limit // 2] + pos[:limit - min(len(neg), limit // 2)])
+    truth = [load_image(by_name[n].path) for n in names]
+    shifted = [apply_site(im, profile, seed_for(n, seed)) for n, im in zip(names, truth)]
+    labels = np.array([by_name[n].label for n in names])
+    return SiteSet(profile.name, names, shifted, labels, truth,
+                   f"reference test split through site profile {profile.name} (seed {seed})")
+
+
+def folder_site(site: Path, labels_csv: Path | None, truth_dir: Path | None, name: str | None,
+                limit: int | None) -> SiteSet:
+    from training.classifier.dataset import NLM_NAME, parse_label
+    from xray_harmonizer.io import open_image
+
+    if labels_csv is not None:
+        with open(labels_csv, newline="", encoding="utf-8") as f:
+            rows = [(r["file"], parse_label(r["label"])) for r in csv.DictReader(f)]
+    else:
+        files = sorted(p.name for p in site.iterdir() if p.suffix.lower() in
+                       {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dcm"})
+        nlm = [(f, int(NLM_NAME.match(f)["label"])) for f in files if NLM_NAME.match(f)]
+        rows = nlm if nlm and len(nlm) == len(files) else [(f, -1) for f in files]
+    rows = rows[:limit] if limit else rows
+    images = [open_image(site / f).pixels for f, _ in rows]
+    labels = np.array([y for _, y in rows])
+    truth = None
+    if truth_dir is not None:
+        truth = [open_image(truth_dir / f).pixels for f, _ in rows]
+        for f, t, im in zip(rows, truth, images):
+            if t.shape != im.shape:
+                raise ValueError(f"{f[0]}: truth shape {t.shape} differs from site image {im.shape}")
+    return SiteSet(name or site.name, [f for f, _ in rows], images,
+                   None if (labels < 0).any() else labels, truth, f"folder {site.name}")
+
+
+def _mean_std(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"mean": float(np.mean(values)), "std": float(np.std(values))}
+
+
+def score_row(name: str, outputs: list[np.ndarray], site: SiteSet, classifier, profile,
+              seconds: float, *, compare_input: bool = True) -> dict:
+    """Every figure of one row; ``outputs`` are the images the classifier sees."""
+    from xray_harmonizer.metrics.distances import wasserstein1_to_profile
+    from xray_harmonizer.metrics.psnr import psnr
+    from xray_harmonizer.metrics.roc import operating_point, roc_auc
+    from xray_harmonizer.metrics.ssim import ssim
+
+    row: dict = {"row": name, "n": len(outputs), "seconds": round(seconds, 2)}
+    row["w1_to_reference"] = _mean_std([wasserstein1_to_profile(o, profile) for o in outputs])
+    row["ssim_to_input"] = (_mean_std([ssim(o, i) for o, i in zip(outputs, site.images)])
+                            if compare_input else None)
+    if site.truth is not None:
+        row["ssim_to_truth"] = _mean_std([ssim(o, t) for o, t in zip(outputs, site.truth)])
+        row["psnr_to_truth"] = _mean_std([min(psnr(o, t), 100.0) for o, t in zip(outputs, site.truth)])
+    if site.labels is not None and classifier is not None:
+        scores = classifier.predict_batch(outputs)
+        r = roc_auc(site.labels, scores, n_bootstrap=2000, seed=0)
+        sens, spec = operating_point(site.labels, scores, classifier.threshold)
+        row.update(classifier=classifier.name, auc=r.auc, ci_low=r.ci_low, ci_high=r.ci_high,
+                   sensitivity=sens, specificity=spec, threshold=classifier.threshold,
+                   roc={"fpr": r.fpr.tolist(), "tpr": r.tpr.tolist()}, scores=scores.tolist())
+    return row
+
+
+def run(args: argparse.Namespace) -> dict:
+    from xray_harmonizer.classifier import ClassifierModel
+    from xray_harmonizer.generalizers.registry import discover_generalizers
+    from xray_harmonizer.reference.profile import load_profile
+
+    t0 = time.time()
+    classifier = ClassifierModel(args.classifier)
+    split_file = Path(args.classifier) / "splits.json"
+    if args.site_profile:
+        site = simulated_site(args.site_profile, args.reference, split_file, args.seed, args.limit)
+    else:
+        site = folder_site(args.site, args.labels, args.truth, args.name, args.limit)
+    profile = load_profile(args.reference_profile)
+    generalizers, refused = discover_generalizers(profile, args.models)
+    log.info("%s: %d images; generalizers %s", site.name, len(site.images), [g.name for g in generalizers])
+    rows: list[dict] = []
+    outputs_by_row: dict[str, list[np.ndarray]] = {}
+
+    def add(name: str, outputs: list[np.ndarray], seconds: float, clf=classifier, compare=True):
+        rows.append(score_row(name, outputs, site, clf, profile, seconds, compare_input=compare))
+        outputs_by_row[name] = outputs
+        r = rows[-1]
+        log.info("%-28s AUC %s  SSIM(in) %s  W1 %.4f", name, f"{r['auc']:.3f}" if "auc" in r else "-",
+                 f"{r['ssim_to_input']['mean']:.3f}" if r["ssim_to_input"] else "-",
+                 r["w1_to_reference"]["mean"])
+
+    add("original", site.images, 0.0, compare=False)
+    if site.truth is not None:
+        add("truth (upper bound)", site.truth, 0.0)
+    for g in generalizers:
+        t = time.time()
+        outs = [g.harmonize(im) for im in site.images]
+        add(g.name, outs, time.time() - t)
+    if args.augmented and Path(args.augmented).is_dir() and site.labels is not None:
+        add("site-augmented classifier", site.images, 0.0, clf=ClassifierModel(args.augmented), compare=False)
+    elif site.labels is not None:
+        log.info("no site-augmented classifier package at %s: row skipped", args.augmented)
+    result = {
+        "site": site.name, "description": site.description, "n_images": len(site.images),
+        "labelled": site.labels is not None, "n_positive": None if site.labels is None else int(site.labels.sum()),
+        "classifier": {"name": classifier.name, "label": classifier.label,
+                       "reference_site": classifier.reference_site, "threshold": classifier.threshold,
+                       "reference_test": classifier.package.manifest.get("evaluation", {}).get("test")},
+        "reference_profile": profile.site_id, "seed": args.seed,
+        "refused_packages": [str(e) for e in refused],
+        "command": "python benchmarks/protocol.py " + " ".join(sys.argv[1:]),
+        "rows": rows, "seconds": None,
+    }
+    out = args.out or RESULTS / f"protocol-{site.name}"
+    out.mkdir(parents=True, exist_ok=True)
+    splits = {"site": site.name, "files": site.files,
+              "labels": None if site.labels is None else site.labels.tolist()}
+    if split_file.is_file():
+        splits["reference_split"] = json.loads(split_file.read_text(encoding="utf-8"))
+    (out / "splits.json").write_text(json.dumps(splits, indent=1) + "\n", encoding="utf-8")
+    write_plots(out, result, site, outputs_by_row, profile)
+    result["seconds"] = round(time.time() - t0, 1)
+    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (out / "table.md").write_text(write_table(result), encoding="utf-8")
+    log.info("wrote %s in %.0f s", out, result["seconds"])
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--site-profile", help="simulate the new site: bundled profile name or JSON file")
+    mode.add_argument("--site", type=Path, help="folder of the new site's images (DICOM or PNG)")
+    ap.add_argument("--labels", type=Path, help="CSV with file,label (else NLM names, else unlabeled)")
+    ap.add_argument("--truth", type=Path, help="folder of the unshifted images, same file names")
+    ap.add_argument("--name", help="site name for the output folder")
+    ap.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE, help="reference data folder")
+    ap.add_argument("--reference-profile", type=Path, default=None, help="default: the bundled profile")
+    ap.add_argument("--classifier", type=Path, default=DEFAULT_CLASSIFIER)
+    ap.add_argument("--augmented", type=Path, default=DEFAULT_AUGMENTED)
+    ap.add_argument("--models", type=Path, nargs="*", default=None,
+                    help="folders searched for generalizer packages (default: bundled + user)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    ap.add_argument("--out", type=Path, default=None)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = build_parser().parse_args(argv)
+    if args.site is not None and not args.site.is_dir():
+        print(f"error: {args.site}: not a folder", file=sys.stderr)
+        return 2
+    run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
