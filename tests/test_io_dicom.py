@@ -209,6 +209,14 @@ def test_truncated_compressed_pixel_data(dicom_dir: Path, tmp_path: Path) -> Non
         open_image(tmp_path / "cut.dcm")
 
 
+def test_truncation_found_without_pydicom_warning(dicom_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pydicom.filereader.warn_and_log", lambda *args, **kwargs: None)
+    raw = (dicom_dir / "RG1_J2KI.dcm").read_bytes()
+    (tmp_path / "cut.dcm").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(CorruptImageError, match="truncated"):
+        open_image(tmp_path / "cut.dcm")
+
+
 def test_broken_jpeg_is_corrupt_with_one_line_reason(dicom_dir: Path) -> None:
     # A JPEG Extended decoder is installed; the stream itself breaks the standard (SOS Se=0),
     # so no package would help: corrupt, not an unsupported syntax.

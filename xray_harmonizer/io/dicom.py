@@ -66,6 +66,8 @@ def looks_like_raw_dataset(head: bytes) -> bool:
 
 def read_dataset(path: Path, *, force: bool = False, stop_before_pixels: bool = False) -> Dataset:
     """Parse a DICOM file (read-only), mapping parser failures to StudyError subclasses."""
+    # pydicom warns (rather than raises) on many oddities; keep them off the user's console.
+    # The truncation check below does not depend on these warnings (see _has_pixel_data_tag).
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -181,6 +183,9 @@ def _check_projection(path: Path, ds: Dataset) -> None:
 def _check_pixel_data(path: Path, ds: Dataset) -> None:
     present = [k for k in _PIXEL_KEYWORDS if k in ds]
     if not present:
+        if _has_pixel_data_tag(path):
+            # pydicom drops an encapsulated Pixel Data element cut short by the end of file.
+            raise CorruptImageError(path, "DICOM file is truncated (end of file inside the pixel data)")
         raise EmptyPixelDataError(path, "DICOM file has no pixel data (header only, or truncated before it)")
     element = ds.get_item(present[0])
     if element is None or element.value is None or len(element.value) == 0:
@@ -188,6 +193,13 @@ def _check_pixel_data(path: Path, ds: Dataset) -> None:
     if "Rows" not in ds or "Columns" not in ds:
         raise CorruptImageError(path, "DICOM image has pixel data but no Rows/Columns")
     check_size(path, int(ds.Rows), int(ds.Columns))
+
+
+def _has_pixel_data_tag(path: Path) -> bool:
+    """True if the file's bytes hold a (7FE0,0010) tag, little or big endian."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return b"\xe0\x7f\x10\x00" in data or b"\x7f\xe0\x00\x10" in data
 
 
 def _decode(path: Path, ds: Dataset) -> np.ndarray:
