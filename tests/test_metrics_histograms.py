@@ -108,3 +108,14 @@ def test_quantile_function_with_mask_and_bad_levels(image):
     assert abs(q[0] - np.median(image[mask])) < 2.0 / 255
     with pytest.raises(ValueError):
         quantile_function(image, [-0.1, 0.5])
+
+
+def test_quantile_function_spreads_mass_within_its_own_bin_only():
+    a = np.full((8, 8), 0.75, np.float32)
+    a[0, 0] = 0.25  # one bin far below: empty bins in between must become a jump
+    levels = np.array([0.0, 0.5 / 64, 0.5, 1.0])
+    q = quantile_function(a, levels)
+    assert q[0] == 0.25
+    assert q[1] == pytest.approx(0.25 + 0.5 / 4096)  # inside the lower bin, not stretched
+    assert q[2] == pytest.approx(0.75 + (31 / 63) / 4096)
+    assert q[3] == pytest.approx(0.75 + 1 / 4096)

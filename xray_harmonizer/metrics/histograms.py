@@ -66,9 +66,8 @@ def quantile_function(
 ) -> np.ndarray:
     """Quantiles of the image's intensities at ``levels``, from a fine histogram.
 
-    The quantile function is piecewise linear through the histogram's cumulative counts at the
-    bin edges (``bins`` bins over [0, 1], the way the reference profiles are built), so it costs
-    one pass; a bin's mass is spread over any empty bins just below it.
+    The intensities are taken as uniform within each of ``bins`` equal bins over [0, 1] (the way
+    the reference profiles are built), so the result is exact to 1/``bins`` and costs one pass.
 
     Parameters
     ----------
@@ -90,16 +89,18 @@ def quantile_function(
     if levels.size and (levels.min() < 0 or levels.max() > 1 or not np.all(np.isfinite(levels))):
         raise ValueError("levels must lie in [0, 1]")
     counts = _counts(image, bins, mask)
-    # Leading empty bins would otherwise pull the lowest quantiles down towards 0.
-    first = int(np.flatnonzero(counts)[0])
-    cdf = np.concatenate([[0.0], np.cumsum(counts[first:], dtype=np.float64)])
+    cdf = np.concatenate([[0.0], np.cumsum(counts, dtype=np.float64)])
     cdf /= cdf[-1]
-    edges = np.linspace(0.0, 1.0, bins + 1)[first:]
-    # np.interp needs increasing x: an empty bin repeats a cdf value; keeping the first edge of
-    # each run spreads a bin's mass back over the empty gap below it (so 8-bit data looks
-    # continuous), as the reference profiles are built.
-    keep = np.concatenate([[True], np.diff(cdf) > 0])
-    return np.interp(levels, cdf[keep], edges[keep])
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # Each occupied bin spreads its mass uniformly between its own edges; empty bins become
+    # jumps (repeated x for np.interp), so no mass is stretched over gaps. Same construction
+    # as the reference profiles (xray_harmonizer.reference.profile.quantiles_from_histogram).
+    occupied = np.flatnonzero(counts > 0)
+    x = np.empty(2 * occupied.size)
+    y = np.empty(2 * occupied.size)
+    x[0::2], y[0::2] = cdf[occupied], edges[occupied]
+    x[1::2], y[1::2] = cdf[occupied + 1], edges[occupied + 1]
+    return np.interp(levels, x, y)
 
 
 def _counts(image: np.ndarray, bins: int, mask: np.ndarray | None) -> np.ndarray:
