@@ -73,6 +73,16 @@ def simulated_site(profile_arg: str, reference: Path, split_file: Path, seed: in
                    f"reference test split through site profile {profile.name} (seed {seed})")
 
 
+def _same_name(folder: Path, file: str) -> Path:
+    """``folder/file``, or the one file there with the same stem (a PNG truth for a DICOM)."""
+    if (folder / file).is_file():
+        return folder / file
+    matches = [p for p in folder.glob(Path(file).stem + ".*") if p.stem == Path(file).stem]
+    if len(matches) != 1:
+        raise FileNotFoundError(f"{folder}: no truth image for {file}")
+    return matches[0]
+
+
 def folder_site(site: Path, labels_csv: Path | None, truth_dir: Path | None, name: str | None,
                 limit: int | None) -> SiteSet:
     from training.classifier.dataset import NLM_NAME, parse_label
@@ -91,7 +101,7 @@ def folder_site(site: Path, labels_csv: Path | None, truth_dir: Path | None, nam
     labels = np.array([y for _, y in rows])
     truth = None
     if truth_dir is not None:
-        truth = [open_image(truth_dir / f).pixels for f, _ in rows]
+        truth = [open_image(_same_name(truth_dir, f)).pixels for f, _ in rows]
         for f, t, im in zip(rows, truth, images):
             if t.shape != im.shape:
                 raise ValueError(f"{f[0]}: truth shape {t.shape} differs from site image {im.shape}")
