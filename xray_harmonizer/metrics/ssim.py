@@ -98,11 +98,8 @@ def ssim_map(
     """
     x, y = _check_pair(a, b)
     h, w = x.shape
-    # skimage filters with mode="reflect" (d c b a | a b c d), which is numpy's "symmetric".
-    xp = np.pad(x, _PAD, mode="symmetric")
-    yp = np.pad(y, _PAD, mode="symmetric")
     smap = np.empty((h, w), dtype=np.float32)
-    total = _run(xp, yp, smap, threads)
+    total = _run(x, y, smap, threads)
     return total / ((h - 2 * _PAD) * (w - 2 * _PAD)), smap
 
 
@@ -120,25 +117,37 @@ def _check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _run(x: np.ndarray, y: np.ndarray, smap: np.ndarray | None, threads: int | None) -> float:
     """Sum of the cropped SSIM map over all bands; fills ``smap`` when given.
 
-    ``x``/``y`` are the images, padded by 3 when ``smap`` is wanted. Output row ``r`` uses input
-    rows ``r .. r + 6``; the cropped region is every output row when unpadded, and rows/columns
-    3 .. n - 4 of the padded output.
+    Without a map only the cropped region is computed: output row ``r`` uses input rows
+    ``r .. r + 6``. With a map the input is mirrored by 3 pixels (skimage filters with
+    ``mode="reflect"``, d c b a | a b c d), band by band so no padded copy of the image is made;
+    the cropped region is then rows/columns 3 .. n - 4 of the output.
     """
-    out_h, out_w = x.shape[0] - 2 * _PAD, x.shape[1] - 2 * _PAD
-    if smap is None:
-        keep_rows, keep_cols = (0, out_h), slice(None)
-    else:
+    h, w = x.shape
+    mirror = smap is not None
+    out_h, out_w = (h, w) if mirror else (h - 2 * _PAD, w - 2 * _PAD)
+    in_w = out_w + 2 * _PAD
+    if mirror:
         keep_rows, keep_cols = (_PAD, out_h - _PAD), slice(_PAD, out_w - _PAD)
+    else:
+        keep_rows, keep_cols = (0, out_h), slice(None)
     # ~256 KiB per band buffer keeps a band's dozen buffers near L2 (1 MiB here).
-    rows = int(np.clip(65536 // x.shape[1], 8, 256))
+    rows = int(np.clip(65536 // in_w, 8, 256))
     bands = [(r, min(r + rows, out_h)) for r in range(0, out_h, rows)]
 
     def work(chunk: list[tuple[int, int]]) -> float:
-        ws = _workspace(rows, x.shape[1])
+        ws = _workspace(rows, in_w)
         total = 0.0
         for r0, r1 in chunk:
-            out = ws.out[: r1 - r0] if smap is None else smap[r0:r1]
-            _band(x[r0 : r1 + 2 * _PAD], y[r0 : r1 + 2 * _PAD], out, ws)
+            if not mirror:
+                xs, ys, out = x[r0 : r1 + 2 * _PAD], y[r0 : r1 + 2 * _PAD], ws.out[: r1 - r0]
+            elif r0 >= _PAD and r1 + _PAD <= h:
+                xs, ys, out = x[r0 - _PAD : r1 + _PAD], y[r0 - _PAD : r1 + _PAD], smap[r0:r1]
+            else:
+                idx = np.arange(r0 - _PAD, r1 + _PAD)
+                idx = np.where(idx < 0, -idx - 1, idx)
+                idx = np.where(idx >= h, 2 * h - idx - 1, idx)
+                xs, ys, out = x[idx], y[idx], smap[r0:r1]
+            _band(xs, ys, out, ws, mirror)
             lo, hi = max(r0, keep_rows[0]), min(r1, keep_rows[1])
             if hi > lo:
                 total += float(out[lo - r0 : hi - r0, keep_cols].sum(dtype=np.float64))
@@ -205,13 +214,24 @@ def _box_cols(a: np.ndarray, out: np.ndarray, pairs: np.ndarray) -> None:
     np.add(out, a[:, 6 : n + 6], out=out)
 
 
-def _band(x: np.ndarray, y: np.ndarray, out: np.ndarray, ws: _Workspace) -> None:
-    """SSIM of one band: ``x``, ``y`` have n + 6 rows and w columns, ``out`` is (n, w - 6)."""
+def _band(x: np.ndarray, y: np.ndarray, out: np.ndarray, ws: _Workspace, mirror: bool) -> None:
+    """SSIM of one band of n output rows into ``out`` (n, m).
+
+    ``x``, ``y`` have n + 6 rows and m + 6 columns, or m columns when ``mirror`` (then 3 mirrored
+    columns are added on each side).
+    """
     n = out.shape[0]
     s, d, s2, d2 = (buf[: n + 2 * _PAD] for buf in ws.src)
-    np.add(x, y, out=s)
-    np.subtract(s, np.float32(1.0), out=s)  # centred: s in [-1, 1]
-    np.subtract(x, y, out=d)
+    si, di = (s[:, _PAD:-_PAD], d[:, _PAD:-_PAD]) if mirror else (s, d)
+    np.add(x, y, out=si)
+    np.subtract(si, np.float32(1.0), out=si)  # centred: s in [-1, 1]
+    np.subtract(x, y, out=di)
+    if mirror:
+        # Padded columns 0, 1, 2 repeat 5, 4, 3 and the last three repeat the three before them
+        # in reverse: the d c b a | a b c d reflection.
+        for buf in (s, d):
+            buf[:, :_PAD] = buf[:, 2 * _PAD - 1 : _PAD - 1 : -1]
+            buf[:, -_PAD:] = buf[:, -_PAD - 1 : -2 * _PAD - 1 : -1]
     np.multiply(s, s, out=s2)
     np.multiply(d, d, out=d2)
     sums = []
