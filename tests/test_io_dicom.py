@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from xray_harmonizer.io import (
+    ColourImageError,
     CorruptImageError,
     EmptyPixelDataError,
     ImageSizeError,
@@ -150,6 +151,19 @@ def test_full_range_fallback_uses_actual_values_not_dtype(tmp_path: Path) -> Non
     np.testing.assert_allclose(image.pixels, (data - 100.0) / 3000.0, atol=1e-6)
 
 
+def test_full_range_fallback_ignores_pixel_padding(tmp_path: Path) -> None:
+    data = ramp(top=3000)
+    data[:, :4] = 4095  # padding outside the collimated field
+    path = make_dicom(tmp_path / "pad.dcm", data)
+    ds = pydicom.dcmread(path)
+    ds.add_new(0x00280120, "US", 4095)  # PixelPaddingValue
+    ds.save_as(path, enforce_file_format=True)
+    image = open_image(path)
+    inside = data[:, 4:].astype(np.float64)
+    expected = (inside - inside.min()) / (inside.max() - inside.min())
+    np.testing.assert_allclose(image.pixels[:, 4:], expected, atol=1e-6)
+
+
 def test_monochrome1_fallback_is_inverted(tmp_path: Path) -> None:
     data = ramp()
     image = open_image(make_dicom(tmp_path / "m1.dcm", data, PhotometricInterpretation="MONOCHROME1"))
@@ -183,6 +197,11 @@ def test_voi_lut_sequence(tmp_path: Path) -> None:
 def test_preamble_less_dataset_opens(tmp_path: Path) -> None:
     image = open_image(make_dicom(tmp_path / "IM0001", ramp(), preamble=False))
     assert image.shape == (64, 48) and image.meta.format == "dicom"
+
+
+def test_colour_dicom_refused() -> None:
+    with pytest.raises(ColourImageError, match="SC_rgb.dcm: colour image"):
+        open_image(get_testdata_file("SC_rgb.dcm"))
 
 
 # --- bad input, one class each ----------------------------------------------------------------

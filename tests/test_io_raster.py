@@ -123,6 +123,22 @@ def test_truly_coloured_refused(tmp_path: Path) -> None:
         open_image(tmp_path / "red.png")
 
 
+def test_exif_orientation_applied(tmp_path: Path) -> None:
+    data = grey_ramp(48, 80)
+    im = Image.fromarray(data)
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise for display
+    im.save(tmp_path / "r.jpg", exif=exif, quality=95)
+    assert open_image(tmp_path / "r.jpg").shape == (80, 48)
+
+
+def test_16bit_colour_png_warns_about_depth(tmp_path: Path) -> None:
+    data = grey_ramp(top=65535, dtype=np.uint16)
+    image = open_image(write_png(tmp_path / "c.png", np.stack([data] * 3, axis=-1)))
+    assert "read at 8 bits" in image.meta.warnings[0]
+    assert np.abs(image.pixels - data / 65535.0).max() < 1 / 255
+
+
 # --- bad input, one class each ----------------------------------------------------------------
 
 

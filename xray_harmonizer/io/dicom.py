@@ -248,12 +248,25 @@ def _apply_voi(
         else:  # LINEAR, PS3.3 C.11.2.1.2.1
             out = (modality - (center - 0.5)) / max(width - 1.0, 1.0) + 0.5
         return out.astype(np.float32), "window", (center, width), None
-    lo, hi = float(modality.min()), float(modality.max())
+    lo, hi = _value_range(ds, stored, modality)
     if hi <= lo:
         return np.zeros_like(modality), "full_range", None, "image is constant (no contrast)"
     # No window: stretch the values actually present, not the dtype or BitsStored range, so that
     # a 12-bit image in a 16-bit container is not crushed into the bottom of [0, 1].
     return (modality - lo) / np.float32(hi - lo), "full_range", None, None
+
+
+def _value_range(ds: Dataset, stored: np.ndarray, modality: np.ndarray) -> tuple[float, float]:
+    """Min and max modality value, leaving out Pixel Padding (area outside the detector/collimation)."""
+    padding = ds.get("PixelPaddingValue")
+    if isinstance(padding, int):
+        limit = ds.get("PixelPaddingRangeLimit")
+        lo_pad, hi_pad = sorted((padding, limit if isinstance(limit, int) else padding))
+        keep = (stored < lo_pad) | (stored > hi_pad)
+        if keep.any():
+            values = modality[keep]
+            return float(values.min()), float(values.max())
+    return float(modality.min()), float(modality.max())
 
 
 def _first_window(ds: Dataset) -> tuple[float, float] | None:
