@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import logging
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ def score_row(name: str, outputs: list[np.ndarray], site: SiteSet, classifier, p
     return row
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     from xray_harmonizer.classifier import ClassifierModel
     from xray_harmonizer.generalizers.registry import discover_generalizers
     from xray_harmonizer.reference.profile import load_profile
@@ -185,7 +186,7 @@ def run(args: argparse.Namespace) -> dict:
                        "reference_test": classifier.package.manifest.get("evaluation", {}).get("test")},
         "reference_profile": profile.site_id, "seed": args.seed,
         "refused_packages": [str(e) for e in refused],
-        "command": "python benchmarks/protocol.py " + " ".join(sys.argv[1:]),
+        "command": "python benchmarks/protocol.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "rows": rows, "seconds": None,
     }
     out = args.out or RESULTS / f"protocol-{site.name}"
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.site is not None and not args.site.is_dir():
         print(f"error: {args.site}: not a folder", file=sys.stderr)
         return 2
-    run(args)
+    run(args, argv)
     return 0
 
 

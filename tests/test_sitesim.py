@@ -139,3 +139,14 @@ def test_cli_mono1_dicom_round_trip(tmp_path):
     assert loaded.meta.photometric == "MONOCHROME1"
     # The loader inverts MONOCHROME1 and applies the VOI window: the presentation image comes back.
     assert np.abs(loaded.pixels - expected).max() < 2.0 / 4095
+
+
+def test_site_pairs_order_independent():
+    from training.sitesim import site_pairs
+
+    img = _phantom()
+    p = load_site_profile("site_moderate")
+    a = {x.name: x for x in site_pairs([("a.png", img), ("b.png", img)], p, seed=5)}
+    b = {x.name: x for x in site_pairs([("b.png", img)], p, seed=5)}
+    assert np.array_equal(a["b.png"].shifted, b["b.png"].shifted)
+    assert a["a.png"].truth is img and a["a.png"].shifted.shape == img.shape
