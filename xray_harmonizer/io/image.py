@@ -18,7 +18,7 @@ class ImageMetadata:
     source : Path
         The file the image was read from.
     format : str
-        ``"dicom"``, ``"png"``, ``"jpeg"`` or ``"tiff"``.
+        ``"dicom"``, ``"png"``, ``"jpeg"``, ``"tiff"`` or ``"bmp"``.
     photometric : str
         Photometric interpretation as stored (``MONOCHROME1`` is already inverted in the pixels).
     bits_stored : int
