@@ -20,6 +20,7 @@ from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder
 
 from xray_harmonizer.io._common import check_size, colour_to_grey
 from xray_harmonizer.io.errors import (
+    ColourImageError,
     CorruptImageError,
     EmptyPixelDataError,
     NotAnImageError,
@@ -108,8 +109,10 @@ def read_dicom(path: Path, *, force: bool = False) -> XrayImage:
         ds.file_meta.TransferSyntaxUID = uids.ImplicitVRLittleEndian
     _check_projection(path, ds)
     _check_pixel_data(path, ds)
-    stored = _decode(path, ds)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    if photometric == "PALETTE COLOR":
+        raise ColourImageError(path, "colour image (PALETTE COLOR); only greyscale radiographs can be harmonized")
+    stored = _decode(path, ds)
     bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 16)))
     warn: list[str] = []
     window: tuple[float, float] | None = None
