@@ -239,8 +239,7 @@ def _run(args: argparse.Namespace, device: torch.device, rank: int, world: int) 
     state = None
     if args.resume and ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
-        saved = TrainConfig.from_dict(state["config"])
-        if saved != cfg:
+        if TrainConfig.from_dict(state["config"]).to_dict() != cfg.to_dict():
             log.error("%s was written with another configuration; not resuming", ckpt_path)
             return 2
     ref = load_folder(args.reference, cfg.working_size, rank=rank)
