@@ -194,19 +194,24 @@ def build_profile(folder: str | Path, site_id: str, description: str = "",
     Returns the profile and the list of :class:`~xray_harmonizer.io.errors.StudyError` for the
     files that were skipped (a bad file never stops the build).
     """
-    from xray_harmonizer.io import open_study  # io is heavier; only builders need it
+    from xray_harmonizer.io import iter_study, study_files  # io is heavier; only builders need it
+    from xray_harmonizer.io.errors import StudyError
 
-    study = open_study(folder)
     acc = ProfileAccumulator()
-    images = study.images
+    used: list[Path] = []
+    errors: list = []
+    items = iter_study(folder)  # one image in memory at a time
     if progress:
         from tqdm import tqdm
-        images = tqdm(images, desc="profile", unit="img")
-    for image in images:
-        acc.add(image.pixels)
-    files = [img.meta.source for img in study.images]
-    profile = acc.finish(site_id, content_hash_of(files), description)
-    return profile, list(study.errors)
+        items = tqdm(items, total=len(study_files(folder)[0]), desc="profile", unit="img")
+    for path, item in items:
+        if isinstance(item, StudyError):
+            errors.append(item)
+            continue
+        acc.add(item.pixels)
+        used.append(path)
+    profile = acc.finish(site_id, content_hash_of(used), description)
+    return profile, errors
 
 
 def _sha256(path: Path) -> str:
