@@ -89,7 +89,9 @@ class NeuralGeneralizer:
         """
         h, w = image.shape
         m = self.multiple
-        ph, pw = (-h) % m, (-w) % m
+        # Up to the multiple, and to at least 4 multiples: the bottleneck's reflect pads need
+        # two pixels per side.
+        ph, pw = max((-h) % m, 4 * m - h), max((-w) % m, 4 * m - w)
         # Reflect needs the pad smaller than the side; edge-replicate for tiny images.
         mode = "reflect" if ph < h and pw < w else "edge"
         x = np.pad(image, ((0, ph), (0, pw)), mode=mode) if ph or pw else image

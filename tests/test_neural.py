@@ -1,0 +1,96 @@
+"""NeuralGeneralizer: ONNX at the working resolution, full-resolution output of the input's shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xray_harmonizer.generalizers.base import Generalizer
+from xray_harmonizer.generalizers.neural import NeuralGeneralizer
+from xray_harmonizer.models.package import PackageError
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED = sorted(p for p in (REPO / "resources" / "models").glob("*")
+                 if (p / "manifest.json").is_file() and p.name.split("-")[0] in ("cyclegan", "unit"))
+
+
+@pytest.fixture(scope="module", params=["cyclegan", "unit"])
+def package(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly initialised (untrained) quick-preset network exported as a package."""
+    torch = pytest.importorskip("torch")
+    from training.gan import cyclegan, unit
+    from training.gan.config import preset_config
+    from training.gan.export import write_package
+
+    cfg = preset_config(request.param, "quick")
+    torch.manual_seed(0)
+    gens, _ = (cyclegan if request.param == "cyclegan" else unit).build(cfg.hparams)  # type: ignore[arg-type]
+    out = tmp_path_factory.mktemp(f"{request.param}-pkg")
+    write_package(out, gens.eval(), cfg, training={"note": "untrained, for tests"}, parity_images=[])
+    return out
+
+
+def _xray(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]] / max(shape)
+    img = 0.5 + 0.3 * np.sin(7 * xx) * np.cos(5 * yy) + 0.02 * rng.standard_normal(shape)
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+def test_contract_and_odd_size(package: Path) -> None:
+    g = NeuralGeneralizer(package, use_gpu=False)
+    assert isinstance(g, Generalizer)
+    assert g.kind in ("cyclegan", "unit") and g.reference_site == "kermany-pediatric"
+    assert g.provider == "CPUExecutionProvider" and g.model_hash
+    img = _xray((1001, 777))
+    out = g.harmonize(img)
+    assert out.shape == img.shape and out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    np.testing.assert_array_equal(out, g.harmonize(img))  # deterministic
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (97, 255), (300, 1201)])
+def test_baselines_and_small_sizes(package: Path, shape: tuple[int, int]) -> None:
+    g = NeuralGeneralizer(package, working_size=128, use_gpu=False)
+    img = _xray(shape, seed=1)
+    for fn in (g.harmonize, g.harmonize_upsampled, g.harmonize_full_network):
+        out = fn(img)
+        assert out.shape == shape and out.dtype == np.float32
+        assert np.isfinite(out).all() and 0.0 <= out.min() and out.max() <= 1.0
+
+
+def test_rejects_bad_input(package: Path) -> None:
+    g = NeuralGeneralizer(package, use_gpu=False)
+    with pytest.raises(TypeError):
+        g.harmonize(_xray((64, 64)).astype(np.float64))
+    with pytest.raises(ValueError):
+        g.harmonize(_xray((64, 64)) + 2)
+
+
+def test_refuses_a_classifier_package(package: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from xray_harmonizer.models.package import write_manifest
+
+    target = tmp_path / "clf"
+    shutil.copytree(package, target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest.update(kind="classifier", label="Pneumonia")
+    write_manifest(target, manifest)
+    with pytest.raises(PackageError):
+        NeuralGeneralizer(target, use_gpu=False)
+
+
+@pytest.mark.skipif(not BUNDLED, reason="no bundled GAN packages yet")
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.name for p in BUNDLED])
+def test_bundled_packages_harmonize_real_image(path: Path, kermany_dir: Path) -> None:
+    from training.gan.data import read_image
+
+    assert sum(f.stat().st_size for f in path.iterdir()) <= 25 * 1024 * 1024
+    g = NeuralGeneralizer(path, use_gpu=False)
+    img = read_image(sorted(kermany_dir.glob("*.png"))[0])
+    out = g.harmonize(img)
+    assert out.shape == img.shape and 0.0 <= out.min() and out.max() <= 1.0
