@@ -111,12 +111,25 @@ def write_package(out_dir: Path, generators: nn.Module, config: TrainConfig, *,
     return manifest
 
 
-def update_evaluation(out_dir: Path, figures: dict[str, Any]) -> dict[str, Any]:
-    """Merge protocol/benchmark figures into the manifest's ``evaluation`` (hashes refreshed)."""
+def data_summary(path: Path) -> dict[str, Any]:
+    """The scalar fields of a data-description JSON (file lists left out of the manifest)."""
+    import json
+
+    info = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {k: v for k, v in info.items() if not isinstance(v, (list, dict))}
+
+
+def update_manifest(out_dir: Path, section: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``values`` into the manifest's ``section`` (e.g. ``training``); hashes refreshed."""
     import json
 
     from xray_harmonizer.models.package import write_manifest
 
     manifest = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
-    manifest.setdefault("evaluation", {}).update(figures)
+    manifest.setdefault(section, {}).update(values)
     return write_manifest(Path(out_dir), manifest)
+
+
+def update_evaluation(out_dir: Path, figures: dict[str, Any]) -> dict[str, Any]:
+    """Merge protocol/benchmark figures into the manifest's ``evaluation`` (hashes refreshed)."""
+    return update_manifest(out_dir, "evaluation", figures)

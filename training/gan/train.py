@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="checkpoints and previews (default: runs/<package name>)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process")
     p.add_argument("--name", default=None, help="package name (default: output folder name)")
+    p.add_argument("--data-info", type=Path, default=None,
+                   help="JSON describing the data (e.g. demo_data's split.json); its scalar "
+                        "fields go into the manifest's training.data")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
@@ -277,7 +280,7 @@ def _run(args: argparse.Namespace, device: torch.device, rank: int, world: int) 
 
 def _package(args: argparse.Namespace, trainer: Trainer, ref: list[np.ndarray],
              site: list[np.ndarray], world: int) -> None:
-    from training.gan.export import write_package
+    from training.gan.export import data_summary, write_package
 
     training = {
         "reference_data": {"folder": str(args.reference), "images": len(ref),
@@ -290,6 +293,8 @@ def _package(args: argparse.Namespace, trainer: Trainer, ref: list[np.ndarray],
         "command": " ".join(shlex.quote(a) for a in ["python -m training.gan.train", *args.argv]),
         "torch": torch.__version__,
     }
+    if args.data_info is not None:
+        training["data"] = data_summary(args.data_info)
     trainer.gens.eval()
     write_package(args.output, trainer.gens.cpu(), trainer.cfg, training=training,
                   parity_images=site[:4], name=args.name)

@@ -1,0 +1,215 @@
+"""Neural generalizers: full-resolution inference time and SSIM to truth, beside both baselines.
+
+Run from the repository root::
+
+    python benchmarks/bench_inference.py              # writes benchmarks/results/inference.{json,md}
+    python benchmarks/bench_inference.py --quick      # fewer sizes/images, for a smoke run
+
+For every bundled CycleGAN/UNIT package, in the same process and run:
+
+(a) wall time of ``harmonize`` (network at the working resolution + local affine transfer), of
+    the "upsample the network output" baseline and of the naive full-resolution network run, at
+    512x512, 1024x1024, 2048x2048 and 3000x2500 (H x W); median of ``--runs`` calls after one
+    warm-up (the naive run: median of ``--naive-runs``);
+(b) SSIM(output, truth) on simulated pairs: Kermany images passed through the packages' site
+    profile (the profile named in the package's training data), harmonized by the three methods,
+    scored against the unshifted original. Two sets: the classifier's held-out test images at
+    512 px (never seen by the GANs), and the full-resolution Kermany originals (up to 2359 px;
+    whether each was on the GANs' reference side is recorded). "none" (the shifted image) and
+    histogram matching are listed for context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO))
+
+SIZES = [(512, 512), (1024, 1024), (2048, 2048), (3000, 2500)]
+METHODS = ("transfer", "upsample", "full_network")
+
+
+def timed(fn: Callable[[], Any], runs: int, warmup: bool = True) -> dict[str, float]:
+    if warmup:
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return {"median_s": statistics.median(times), "min_s": min(times), "runs": runs}
+
+
+def synthetic_xray(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """A real Kermany full-resolution image resized to ``shape`` (content matters little for time)."""
+    from training.gan.data import read_image
+    from xray_harmonizer.imaging.transfer import resize
+
+    src = read_image(DATA / "cxr" / "fullres" / "NORMAL2-IM-0927-0001.png")
+    return np.clip(resize(src, shape), 0, 1)
+
+
+def methods(g: Any) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    return {"transfer": g.harmonize, "upsample": g.harmonize_upsampled,
+            "full_network": g.harmonize_full_network}
+
+
+def bench_time(gens: list[Any], sizes: list[tuple[int, int]], runs: int,
+               naive_runs: int) -> list[dict[str, Any]]:
+    rows = []
+    for shape in sizes:
+        img = synthetic_xray(shape)
+        for g in gens:
+            row: dict[str, Any] = {"generalizer": g.package.name, "size": f"{shape[0]}x{shape[1]}"}
+            for name, fn in methods(g).items():
+                n = naive_runs if name == "full_network" else runs
+                row[name] = timed(lambda fn=fn: fn(img), n, warmup=name != "full_network")
+                print(f"  {row['generalizer']} {row['size']} {name}: "
+                      f"{row[name]['median_s']:.3f} s", flush=True)
+            row["speedup_vs_full_network"] = (row["full_network"]["median_s"]
+                                              / row["transfer"]["median_s"])
+            rows.append(row)
+    return rows
+
+
+def bench_ssim(gens: list[Any], profile_name: str, n_test: int, n_fullres: int) -> dict[str, Any]:
+    from training.classifier.dataset import discover, split_by_patient
+    from training.gan.data import read_image
+    from training.sitesim import apply_site, load_site_profile, seed_for
+    from xray_harmonizer.generalizers.histogram import HistogramMatching
+    from xray_harmonizer.metrics.ssim import ssim
+    from xray_harmonizer.reference.profile import load_profile
+
+    profile = load_site_profile(profile_name)
+    hist = HistogramMatching(load_profile(), masked=True)
+    kermany = DATA / "cxr" / "kermany"
+    test = split_by_patient(discover(kermany), 0)["test"][:n_test]
+    split_path = REPO / "training" / "gan" / "demo_split.json"
+    gan_ref = set(json.loads(split_path.read_text())["reference"]) if split_path.is_file() else set()
+    fullres_rows = [r for r in csv.DictReader((DATA / "cxr" / "fullres" / "manifest.csv").open())
+                    if r["dataset"] == "kermany"][:n_fullres]
+    sets = {"heldout_512": [(kermany / f, f) for f in test],
+            "fullres": [(DATA / "cxr" / "fullres" / r["file"], r["file"]) for r in fullres_rows]}
+    out: dict[str, Any] = {"profile": profile_name, "seed": 7}
+    for set_name, items in sets.items():
+        scores: dict[str, list[float]] = {}
+        per_image = []
+        for path, name in items:
+            truth = read_image(path)
+            shifted = apply_site(truth, profile, seed=seed_for(name, 7))
+            rec = {"file": name, "shape": list(truth.shape), "gan_reference_side": name in gan_ref,
+                   "none": ssim(shifted, truth), "histogram": ssim(hist.harmonize(shifted), truth)}
+            for g in gens:
+                for m, fn in methods(g).items():
+                    rec[f"{g.package.name}/{m}"] = ssim(fn(shifted), truth)
+                rec[f"{g.package.name}/ssim_to_input"] = ssim(g.harmonize(shifted), shifted)
+            per_image.append(rec)
+            for k, v in rec.items():
+                if isinstance(v, float):
+                    scores.setdefault(k, []).append(v)
+            print(f"  {set_name} {name}: " + ", ".join(
+                f"{k}={v:.3f}" for k, v in rec.items() if isinstance(v, float)), flush=True)
+        out[set_name] = {"n": len(items), "mean": {k: float(np.mean(v)) for k, v in scores.items()},
+                         "std": {k: float(np.std(v)) for k, v in scores.items()},
+                         "images": per_image}
+    return out
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "load_average_at_start": list(os.getloadavg()),
+            "note": "shared machine: other jobs ran at the same time; see load_average"}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = ["# Neural generalizer inference benchmark", "",
+             f"Generated {result['generated']} by `benchmarks/bench_inference.py` on "
+             f"{result['machine']['cpu']} ({result['machine']['cores']} cores, shared; load "
+             f"average at start {result['machine']['load_average_at_start'][0]:.1f}), "
+             f"onnxruntime provider {result['provider']}.", "",
+             "## (a) Time per image (median seconds; H x W)", "",
+             "| generalizer | size | transfer (ours) | upsample baseline | full-res network | "
+             "speed-up vs full-res |", "|---|---|---|---|---|---|"]
+    for r in result["timing"]:
+        lines.append(f"| {r['generalizer']} | {r['size']} | {r['transfer']['median_s']:.3f} | "
+                     f"{r['upsample']['median_s']:.3f} | {r['full_network']['median_s']:.2f} | "
+                     f"{r['speedup_vs_full_network']:.0f}x |")
+    s = result["ssim"]
+    lines += ["", f"## (b) SSIM(output, truth), site profile `{s['profile']}`", ""]
+    for set_name in ("heldout_512", "fullres"):
+        block = s[set_name]
+        lines += [f"**{set_name}** (n = {block['n']}): mean ± std", "",
+                  "| method | SSIM to truth |", "|---|---|"]
+        for k, v in block["mean"].items():
+            lines.append(f"| {k} | {v:.3f} ± {block['std'][k]:.3f} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--packages", nargs="*", type=Path, default=None)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--naive-runs", type=int, default=1)
+    p.add_argument("--n-test", type=int, default=60)
+    p.add_argument("--n-fullres", type=int, default=8)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = p.parse_args(argv)
+    from xray_harmonizer.generalizers.neural import NeuralGeneralizer
+
+    pkgs = args.packages or sorted(
+        d for d in (REPO / "resources" / "models").iterdir()
+        if (d / "manifest.json").is_file() and d.name.split("-")[0] in ("cyclegan", "unit"))
+    gens = [NeuralGeneralizer(d, use_gpu=False) for d in pkgs]
+    if not gens:
+        print("no CycleGAN/UNIT packages found", file=sys.stderr)
+        return 1
+    data = gens[0].package.manifest.get("training", {}).get("data", {})
+    profile = str(data.get("profile", "site_severe"))
+    sizes = SIZES[:2] if args.quick else SIZES
+    result: dict[str, Any] = {
+        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine(), "provider": sorted({g.provider for g in gens}),
+        "packages": {g.package.name: g.model_hash for g in gens},
+        "working_size": {g.package.name: g.working_size for g in gens},
+        "size_convention": "H x W"}
+    print("timing", flush=True)
+    result["timing"] = bench_time(gens, sizes, 2 if args.quick else args.runs, args.naive_runs)
+    print("ssim", flush=True)
+    result["ssim"] = bench_ssim(gens, profile, 4 if args.quick else args.n_test,
+                                2 if args.quick else args.n_fullres)
+    result["machine"]["load_average_at_end"] = list(os.getloadavg())
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "inference-quick" if args.quick else "inference"
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (args.out / f"{stem}.md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
