@@ -174,7 +174,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
         t = time.time()
         outs = [g.harmonize(im) for im in site.images]
         add(g.name, outs, time.time() - t)
-    if args.augmented and Path(args.augmented).is_dir() and site.labels is not None:
+    if args.augmented and (Path(args.augmented) / "manifest.json").is_file() and site.labels is not None:
         add("site-augmented classifier", site.images, 0.0, clf=ClassifierModel(args.augmented), compare=False)
     elif site.labels is not None:
         log.info("no site-augmented classifier package at %s: row skipped", args.augmented)
