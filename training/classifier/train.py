@@ -115,7 +115,7 @@ def train(cfg: TrainConfig, argv: list[str]) -> dict:
     import torch
 
     from .dataset import discover, load_image, split_by_patient, write_split
-    from .evaluate import auc_ci, operating_point, youden_threshold
+    from .evaluate import _auc, auc_ci, operating_point, youden_threshold
     from .export import build_package
     from .model import SmallCnn
     from .shortcuts import shortcut_checks
@@ -160,8 +160,6 @@ def train(cfg: TrainConfig, argv: list[str]) -> dict:
             sched.step()
             losses.append(float(loss.detach()))
         val_scores = predict_torch(net, data["val"][0], cfg.size)
-        from .evaluate import _auc
-
         val_auc = _auc(data["val"][1], val_scores)
         log.info("epoch %d/%d loss %.4f val AUC %.4f (%.0f s)", epoch + 1, cfg.epochs,
                  float(np.mean(losses)), val_auc, time.time() - t0)
