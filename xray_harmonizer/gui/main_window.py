@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Study", self)
         dock.setObjectName("study_dock")
         dock.setWidget(self.study_list)
-        dock.setMinimumWidth(250)
+        dock.setMinimumWidth(300)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.histograms = HistogramPanel(self.display)
         self.metrics = MetricsPanel()

@@ -6,11 +6,14 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from xray_harmonizer.gui.analysis import HarmonizeResult, StudyEntry
 from xray_harmonizer.gui.viewmodels.display import DisplayModel
+from xray_harmonizer.gui.widgets.display_item import DisplayImageItem
 from xray_harmonizer.gui.widgets.image_pane import WindowLevelViewBox
+from xray_harmonizer.gui.widgets.view_link import ViewLink
 
 
 def _cell_text(res: HarmonizeResult) -> str:
@@ -36,12 +39,14 @@ class CompareAllView(QWidget):
         self.views: list[WindowLevelViewBox] = []
         self.images: list[pg.ImageItem] = []
         self.labels: list[str] = []
+        self.link = ViewLink()
         display.levels_changed.connect(self._on_levels)
         display.invert_changed.connect(lambda _v: self._on_levels(*display.levels))
 
     def show_results(self, entry: StudyEntry | None, results: list[HarmonizeResult]) -> None:
         self.graphics.clear()
         self.views, self.images, self.labels = [], [], []
+        self.link = ViewLink()
         if entry is None:
             return
         cells: list[tuple[str, np.ndarray]] = [(f"<b>Original</b><br>{entry.title}",
@@ -53,17 +58,17 @@ class CompareAllView(QWidget):
             self.graphics.addLabel(text, row=2 * row, col=col)
             view = WindowLevelViewBox()
             view.window_drag.connect(self.display.drag_window)
-            item = pg.ImageItem(pixels, autoDownsample=True, levels=self.display.levels)
+            item = DisplayImageItem(pixels, levels=self.display.levels)
             view.addItem(item)
             self.graphics.addItem(view, row=2 * row + 1, col=col)
-            if self.views:
-                view.setXLink(self.views[0])
-                view.setYLink(self.views[0])
+            self.link.add(view)
             self.views.append(view)
             self.images.append(item)
             self.labels.append(text)
         self._on_levels(*self.display.levels)
-        self.views[0].autoRange(padding=0.02)
+        h, w = entry.image.shape
+        self.views[0].setRange(QRectF(0, 0, w, h), padding=0.02)
+        self.link.sync_from(self.views[0])
         self.hint.setVisible(not results)
 
     def _on_levels(self, low: float, high: float) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 from xray_harmonizer.gui.analysis import HarmonizeResult, StudyEntry
 from xray_harmonizer.gui.viewmodels.display import DisplayModel
 from xray_harmonizer.gui.widgets.image_pane import ImagePane
+from xray_harmonizer.gui.widgets.view_link import ViewLink
 
 DIFF_LEVELS = (-0.25, 0.25)
 FLICKER_MS = 600
@@ -28,8 +29,12 @@ class CompareView(QWidget):
         self.original = ImagePane("Original")
         self.harmonized = ImagePane("Harmonized")
         self.map_pane = ImagePane("")
-        self.harmonized.link_to(self.original)
-        self.map_pane.link_to(self.original)
+        self.link = ViewLink([self.original.view, self.harmonized.view, self.map_pane.view])
+        # While the user has not zoomed or panned, keep the image fitted when panes come and go.
+        self._fitted = True
+        for pane in (self.original, self.harmonized, self.map_pane):
+            pane.view.sigRangeChangedManually.connect(self._manual_range)
+        self.original.view.sigResized.connect(self._leader_resized)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -47,8 +52,25 @@ class CompareView(QWidget):
         display.invert_changed.connect(self._on_invert)
         display.mode_changed.connect(lambda _m: self._layout_mode())
         display.overlay_changed.connect(lambda _o: self._show_map())
-        display.fit_requested.connect(self.original.fit)
-        display.one_to_one_requested.connect(self.original.one_to_one)
+        display.fit_requested.connect(self.fit)
+        display.one_to_one_requested.connect(self.one_to_one)
+
+    def fit(self) -> None:
+        self.original.fit()
+        self.link.sync_from(self.original.view)
+        self._fitted = True
+
+    def _manual_range(self, _mask: object) -> None:
+        self._fitted = False
+
+    def _leader_resized(self, _view: object) -> None:
+        if self._fitted:
+            QTimer.singleShot(0, self.fit)  # after the layout settles
+
+    def one_to_one(self) -> None:
+        self.original.one_to_one()
+        self.link.sync_from(self.original.view)
+        self._fitted = False
 
     # model -> view ----------------------------------------------------------------------
     def set_entry(self, entry: StudyEntry | None) -> None:
@@ -56,10 +78,12 @@ class CompareView(QWidget):
         self._result = None
         self.original.set_image(None)
         pixels = entry.image.pixels if entry is not None else None
-        self.original.set_image(pixels, levels=self.display.levels, fit=True)
-        self.original.set_title(f"Original — {entry.title}" if entry else "Original")
+        self.original.set_image(pixels, levels=self.display.levels)
+        if entry is not None:
+            self.fit()
+        self.original.set_title(f"Original · {entry.title}" if entry else "Original")
         self.harmonized.set_image(None)
-        self.harmonized.set_title("Harmonized — press Harmonize (Ctrl+H)")
+        self.harmonized.set_title("Harmonized · press Harmonize (Ctrl+H)")
         self.original.set_top_image(None)
         self._show_map()
         self._layout_mode()
@@ -68,11 +92,11 @@ class CompareView(QWidget):
         self._result = result
         if result is None:
             self.harmonized.set_image(None)
-            self.harmonized.set_title("Harmonized — press Harmonize (Ctrl+H)")
+            self.harmonized.set_title("Harmonized · press Harmonize (Ctrl+H)")
             self.original.set_top_image(None)
         else:
             self.harmonized.set_image(result.harmonized, levels=self.display.levels)
-            self.harmonized.set_title(f"Harmonized — {result.generalizer}")
+            self.harmonized.set_title(f"Harmonized · {result.generalizer}")
             self.original.set_top_image(result.harmonized)
         self._show_map()
         self._layout_mode()
@@ -98,7 +122,7 @@ class CompareView(QWidget):
             if mode != "swipe":
                 self.original.set_top_visible(False)
         if mode == "swipe" and has_result:
-            self.original.set_title("Swipe: original | harmonized — drag the line")
+            self.original.set_title("Swipe: original | harmonized")
 
     def _flick(self) -> None:
         self._flicker_on = not self._flicker_on
@@ -125,4 +149,4 @@ class CompareView(QWidget):
 
     @property
     def mode_title(self) -> str:
-        return self.original.title_item.text
+        return self.original.title

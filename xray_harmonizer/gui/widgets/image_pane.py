@@ -12,7 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsRectItem, QLabel, QSizePolicy, QVBoxLayout,
+                               QWidget)
+
+from xray_harmonizer.gui.widgets.display_item import DisplayImageItem
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
@@ -53,16 +56,21 @@ class ImagePane(QWidget):
     def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.title_item = self.graphics.addLabel(title, row=0, col=0)
+        # A QLabel that may shrink below its text: a graphics LabelItem would make the text
+        # width the pane's minimum width and push the image past the pane's edge.
+        self.title_label = QLabel(title)
+        self.title_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.title_label.setContentsMargins(6, 2, 6, 2)
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.view = WindowLevelViewBox()
-        self.graphics.addItem(self.view, row=1, col=0)
-        self.image_item = pg.ImageItem(autoDownsample=True)
+        self.graphics.addItem(self.view, row=0, col=0)
+        self.image_item = DisplayImageItem()
         self.view.addItem(self.image_item)
         # The swipe overlay: an image inside a rectangle that clips its children.
         self._clip = QGraphicsRectItem()
         self._clip.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
         self._clip.setPen(pg.mkPen(None))
-        self.top_item = pg.ImageItem(autoDownsample=True)
+        self.top_item = DisplayImageItem()
         self.top_item.setParentItem(self._clip)
         self.view.addItem(self._clip)
         self._clip.setVisible(False)
@@ -75,11 +83,18 @@ class ImagePane(QWidget):
         self._levels: tuple[float, float] = (0.0, 1.0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.title_label)
         layout.addWidget(self.graphics)
 
     # content ----------------------------------------------------------------------------
     def set_title(self, text: str) -> None:
-        self.title_item.setText(text)
+        self.title_label.setText(text)
+        self.title_label.setToolTip(text)
+
+    @property
+    def title(self) -> str:
+        return self.title_label.text()
 
     def set_image(self, pixels: np.ndarray | None, *, levels: tuple[float, float] | None = None,
                   full_shape: tuple[int, int] | None = None, fit: bool = False) -> None:
@@ -164,6 +179,3 @@ class ImagePane(QWidget):
         w, h = rect.width() * ratio, rect.height() * ratio
         self.view.setRange(QRectF(cx - w / 2, cy - h / 2, w, h), padding=0)
 
-    def link_to(self, other: ImagePane) -> None:
-        self.view.setXLink(other.view)
-        self.view.setYLink(other.view)

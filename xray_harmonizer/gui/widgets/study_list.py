@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -37,6 +37,7 @@ class StudyList(QWidget):
         self.list.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.list.setSpacing(4)
         self.list.setWordWrap(True)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.list.currentRowChanged.connect(self._on_row)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
