@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         s.current_changed.connect(self._on_current)
         s.load_failed.connect(lambda lines: self.show_error("Could not open", lines))
         s.opened.connect(self._on_opened)
-        s.progress.connect(lambda p, m: self.statusBar().showMessage(f"{m} ({p}%)"))
+        s.progress.connect(lambda p, m: self.statusBar().showMessage(m if p >= 100 else f"{m} ({p}%)"))
         self.study_list.selected.connect(s.select)
         h.generalizers_changed.connect(
             lambda infos: b.set_generalizers([i.label for i in infos],

@@ -55,6 +55,7 @@ class StudyModel(QObject):
         def done(out: tuple[list[StudyEntry], list[str]]) -> None:
             self.busy.emit(False)
             entries, errors = out
+            self.progress.emit(100, f"Opened {len(entries)} image(s) from {path}")
             if entries:
                 self.last_load_s = sum(e.load_s for e in entries)
                 self._entries = (self._entries + entries) if append else entries

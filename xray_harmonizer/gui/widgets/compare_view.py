@@ -48,6 +48,7 @@ class CompareView(QWidget):
         self._flicker.setInterval(FLICKER_MS)
         self._flicker.timeout.connect(self._flick)
         self._flicker_on = False
+        self._original_title = "Original"
         display.levels_changed.connect(self._on_levels)
         display.invert_changed.connect(self._on_invert)
         display.mode_changed.connect(lambda _m: self._layout_mode())
@@ -81,7 +82,8 @@ class CompareView(QWidget):
         self.original.set_image(pixels, levels=self.display.levels)
         if entry is not None:
             self.fit()
-        self.original.set_title(f"Original · {entry.title}" if entry else "Original")
+        self._original_title = f"Original · {entry.title}" if entry else "Original"
+        self.original.set_title(self._original_title)
         self.harmonized.set_image(None)
         self.harmonized.set_title("Harmonized · press Harmonize (Ctrl+H)")
         self.original.set_top_image(None)
@@ -123,6 +125,8 @@ class CompareView(QWidget):
                 self.original.set_top_visible(False)
         if mode == "swipe" and has_result:
             self.original.set_title("Swipe: original | harmonized")
+        elif mode == "side":
+            self.original.set_title(self._original_title)
 
     def _flick(self) -> None:
         self._flicker_on = not self._flicker_on

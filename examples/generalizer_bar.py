@@ -1,0 +1,26 @@
+"""GeneralizerBar: the chooser, Harmonize, Auto, Compare all, progress and Cancel."""
+
+from __future__ import annotations
+
+import sys
+
+from _example_data import run
+
+from xray_harmonizer.gui import backend
+from xray_harmonizer.gui.widgets.generalizer_bar import GeneralizerBar
+
+
+def build():
+    gens, _ = backend.available_generalizers()
+    bar = GeneralizerBar()
+    bar.set_generalizers([f"{g.name}  [{g.kind} → {g.reference_site}]" for g in gens],
+                         [g.reference_site for g in gens])
+    bar.set_current(0)
+    bar.set_busy(True)
+    bar.set_progress(40, "harmonize")
+    bar.harmonize.connect(lambda: print("harmonize"))
+    return bar
+
+
+if __name__ == "__main__":
+    sys.exit(run(build()))
