@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from xray_harmonizer.imaging.transfer import (TransferConfig, apply_local_affine, fit_local_affine,
-                                              resize, transfer, working_shape)
+                                              gate_detail, resize, transfer, working_shape)
+
+
+AFFINE = TransferConfig(noise_gate=0)  # the affine part alone; the gate is tested on its own
 
 
 def _image(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
@@ -31,7 +34,7 @@ def test_resize_dtype_shape() -> None:
 def test_global_affine_is_reproduced_at_full_resolution() -> None:
     img = _image((640, 480))
     low = resize(img, working_shape(img.shape, 128))
-    out = transfer(img, low, 0.6 * low + 0.2)
+    out = transfer(img, low, 0.6 * low + 0.2, AFFINE)
     assert out.shape == img.shape and out.dtype == np.float32
     np.testing.assert_allclose(out, 0.6 * img + 0.2, atol=2e-3)
 
@@ -39,14 +42,14 @@ def test_global_affine_is_reproduced_at_full_resolution() -> None:
 def test_identity_mapping_keeps_the_image() -> None:
     img = _image((300, 257), seed=1)
     low = resize(img, working_shape(img.shape, 64))
-    np.testing.assert_allclose(transfer(img, low, low.copy()), img, atol=2e-3)
+    np.testing.assert_allclose(transfer(img, low, low.copy(), AFFINE), img, atol=2e-3)
 
 
 def test_spatially_varying_gain_is_followed() -> None:
     img = _image((512, 512), seed=2)
     low = resize(img, (128, 128))
     gain = np.linspace(0.5, 1.5, 128, dtype=np.float32)[None, :]
-    out = transfer(img, low, np.clip(low * gain, 0, 1), TransferConfig(radius=4))
+    out = transfer(img, low, np.clip(low * gain, 0, 1), TransferConfig(radius=4, noise_gate=0))
     full_gain = np.linspace(0.5, 1.5, 512, dtype=np.float32)[None, :]
     err = np.abs(out - np.clip(img * full_gain, 0, 1))[16:-16, 16:-16]
     assert err.mean() < 0.01
@@ -58,8 +61,24 @@ def test_detail_survives_in_flat_regions() -> None:
     rng = np.random.default_rng(3)
     img = (0.5 + 0.05 * rng.standard_normal((512, 512))).astype(np.float32).clip(0, 1)
     low = resize(img, (64, 64))
-    out = transfer(img, low, 0.8 * low + 0.1)
+    out = transfer(img, low, 0.8 * low + 0.1, TransferConfig(noise_gate=0))
     assert np.std(out) == pytest.approx(0.8 * np.std(img), rel=0.1)
+
+
+def test_noise_gate_drops_noise_and_keeps_edges() -> None:
+    rng = np.random.default_rng(4)
+    clean = np.full((512, 512), 0.3, np.float32)
+    clean[:, 256:] = 0.7  # one strong edge
+    clean[200:210, 100:400] += 0.2  # a thin bright structure
+    noisy = np.clip(clean + 0.03 * rng.standard_normal(clean.shape), 0, 1).astype(np.float32)
+    out = gate_detail(noisy, sigma=1.0, gate=2.0)
+    flat = (slice(50, 150), slice(50, 200))
+    assert np.std(out[flat]) < 0.6 * np.std(noisy[flat])
+    assert out[205, 150] - out[100, 150] > 0.15  # the structure survives
+    assert abs(out[300, 260] - out[300, 250] - 0.4) < 0.1  # and the edge
+    low = resize(noisy, (128, 128))
+    gated = transfer(noisy, low, low.copy())
+    assert np.abs(gated - clean).mean() < np.abs(noisy - clean).mean()
 
 
 def test_output_is_clipped_and_checked() -> None:
@@ -74,3 +93,5 @@ def test_output_is_clipped_and_checked() -> None:
         transfer(img.astype(np.float64), low, low)
     with pytest.raises(ValueError):
         TransferConfig(radius=0)
+    with pytest.raises(ValueError):
+        TransferConfig(noise_gate=-1)

@@ -90,7 +90,7 @@ class TrainConfig:
 
 
 def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = None,
-                  preview_every: int = 0) -> TrainConfig:
+                  preview_every: int = 0, lambda_identity: float | None = None) -> TrainConfig:
     """The named preset.
 
     ``full`` is the paper: width 64, 9 blocks (CycleGAN) / 3+1 blocks (UNIT), 256 crops, 200k
@@ -106,8 +106,10 @@ def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = 
         cfg = TrainConfig(
             arch=arch, preset=preset, seed=seed, steps=1500, crop_size=96, checkpoint_every=50,
             lr=2e-4,  # UNIT too: the short schedule needs the larger step
+            # D as wide as G, the paper's 64/64 ratio: a 32-wide D beat the 16-wide G outright
+            # (LSGAN D loss 0.03 at the end of the first run) and G_BA stayed near identity.
             cyclegan=CycleGanConfig(width=16, n_blocks=4, upsample="resize",
-                                    residual_output=True, d_width=32, d_layers=3),
+                                    residual_output=True, d_width=16, d_layers=3),
             unit=UnitConfig(width=16, n_res_private=1, n_res_shared=1, upsample="resize",
                             d_width=32, d_layers=3))
     elif preset == "tiny":
@@ -121,6 +123,8 @@ def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = 
     else:
         raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
     changes: dict[str, Any] = {"preview_every": preview_every}
+    if lambda_identity is not None:
+        changes["cyclegan"] = replace(cfg.cyclegan, lambda_identity=lambda_identity)
     if steps is not None:
         changes["steps"] = steps
     return replace(cfg, **changes)
