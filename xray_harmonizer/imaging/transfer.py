@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import gaussian_filter, uniform_filter
+from scipy.ndimage import uniform_filter
 
 from xray_harmonizer.imaging.validation import check_image
 
@@ -39,11 +39,9 @@ class TransferConfig:
         of [0, 1] images; larger = closer to one global affine map.
     slope_range : tuple of float
         Clamp of the local slope ``a``; keeps a locally inverted or exploding map out.
-    detail_sigma : float
-        Gaussian sigma, in working-resolution pixels, that separates the full-resolution input
-        into a base and a *detail* band (what the network could not see).
     noise_gate : float
-        Wiener-style gate on the detail band: where its local variance is not above
+        Wiener-style gate on the detail band (the full-resolution input minus its
+        working-resolution version: what the network could not see): where its local variance is not above
         ``noise_gate`` times the image's noise variance (estimated from the detail band by
         the median absolute deviation), the detail is attenuated as ``1 - noise/variance``.
         Keeps edges and texture that rise above the noise and drops the site's noise, which
@@ -53,14 +51,13 @@ class TransferConfig:
     radius: int = 8
     eps: float = 1e-3
     slope_range: tuple[float, float] = (0.0, 8.0)
-    detail_sigma: float = 0.5
     noise_gate: float = 2.0
 
     def __post_init__(self) -> None:
         if self.radius < 1 or self.eps <= 0:
             raise ValueError("radius must be >= 1 and eps > 0")
-        if self.detail_sigma <= 0 or self.noise_gate < 0:
-            raise ValueError("detail_sigma must be > 0 and noise_gate >= 0")
+        if self.noise_gate < 0:
+            raise ValueError("noise_gate must be >= 0")
 
 
 def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -79,9 +76,32 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """
     if image.shape == tuple(shape):
         return image.astype(np.float32, copy=False)
+    if shape[0] >= image.shape[0] and shape[1] >= image.shape[1]:
+        return _upsample_bilinear(image.astype(np.float32, copy=False), shape)
     pil = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32), mode="F")
     out = pil.resize((int(shape[1]), int(shape[0])), Image.BILINEAR)
     return np.array(out, dtype=np.float32)  # a writable copy
+
+
+def _axis_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices and weights of pixel-centre-aligned linear interpolation along one axis."""
+    pos = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+    pos = np.clip(pos, 0.0, n_in - 1)
+    i0 = np.floor(pos).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    return i0, i1, (pos - i0).astype(np.float32)
+
+
+def _upsample_bilinear(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Separable bilinear enlargement; several times faster than a Pillow round trip, whose
+    float32 array conversion dominates at full resolution."""
+    r0, r1, wr = _axis_weights(image.shape[0], int(shape[0]))
+    c0, c1, wc = _axis_weights(image.shape[1], int(shape[1]))
+    rows = image[r0] * (1.0 - wr)[:, None] + image[r1] * wr[:, None]  # (H, w): small
+    out = rows[:, c0]
+    out *= 1.0 - wc
+    out += rows[:, c1] * wc
+    return out
 
 
 def working_shape(shape: tuple[int, int], working_size: int) -> tuple[int, int]:
@@ -131,19 +151,73 @@ def apply_local_affine(image: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     Parameters
     ----------
     image : ndarray, float32, (H, W), [0, 1]
-    a, b : ndarray, float32, (h, w)
+    a, b : ndarray, float32, (h, w), h <= H, w <= W
 
     Returns
     -------
     ndarray, float32, (H, W), [0, 1]
     """
     check_image(image)
-    a_full = resize(a, image.shape)
-    b_full = resize(b, image.shape)
-    out = a_full
-    np.multiply(a_full, image, out=out)
-    np.add(out, b_full, out=out)
-    return np.clip(out, 0.0, 1.0, out=out)
+    return _banded(image, None, a, b, 0.0)
+
+
+class _Bilinear:
+    """Pixel-centre bilinear enlargement from (h, w) to (H, W), one band of output rows at a
+    time, so that every intermediate stays in cache (the full-resolution passes are memory
+    bound; fused bands are several times faster than whole-image numpy expressions)."""
+
+    def __init__(self, low_shape: tuple[int, int], shape: tuple[int, int]) -> None:
+        self.r0, self.r1, self.wr = _axis_weights(low_shape[0], shape[0])
+        self.c0, self.c1, self.wc = _axis_weights(low_shape[1], shape[1])
+        self.wc0 = 1.0 - self.wc
+
+    def band(self, low: np.ndarray, start: int, stop: int) -> np.ndarray:
+        wr = self.wr[start:stop, None]
+        rows = low[self.r0[start:stop]] * (1.0 - wr) + low[self.r1[start:stop]] * wr
+        out = rows[:, self.c0]
+        out *= self.wc0
+        out += rows[:, self.c1] * self.wc
+        return out
+
+
+def _banded(image: np.ndarray, low_in: np.ndarray | None, a: np.ndarray, b: np.ndarray,
+            gate: float) -> np.ndarray:
+    """``up(a) * g(image) + up(b)`` band by band; ``g`` is the noise gate (identity if off)."""
+    h, w = image.shape
+    if a.shape[0] > h or a.shape[1] > w:
+        a, b = resize(a, image.shape), resize(b, image.shape)
+        low_in = None if low_in is None else resize(low_in, image.shape)
+    up = _Bilinear(a.shape, image.shape)
+    rows = max(8, (1 << 16) // w)
+    out = np.empty_like(image)
+    noise_var, var_low = 0.0, None
+    if gate > 0 and low_in is not None and low_in.shape != image.shape:
+        sq = np.empty_like(image)
+        for s in range(0, h, rows):
+            d = image[s:s + rows] - up.band(low_in, s, s + rows)
+            np.multiply(d, d, out=sq[s:s + rows])
+        step = max(1, int(np.sqrt(sq.size / 250_000)))  # the MAD of a subsample is plenty
+        # median(|d|)^2 == median(d^2): the MAD noise estimate without another pass
+        noise_var = (1.4826 ** 2) * float(np.median(sq[::step, ::step])) * gate
+        var_low = resize(sq, low_in.shape)
+    for s in range(0, h, rows):
+        x = image[s:s + rows]
+        if noise_var > 0 and var_low is not None and low_in is not None:
+            base = up.band(low_in, s, s + rows)
+            d = x - base
+            gain = up.band(var_low, s, s + rows)
+            np.maximum(gain, 1e-12, out=gain)
+            np.divide(noise_var, gain, out=gain)
+            np.subtract(1.0, gain, out=gain)
+            np.clip(gain, 0.0, 1.0, out=gain)
+            d *= gain
+            d += base
+            x = np.clip(d, 0.0, 1.0, out=d)
+        band = up.band(a, s, s + rows)
+        band *= x
+        band += up.band(b, s, s + rows)
+        np.clip(band, 0.0, 1.0, out=out[s:s + rows])
+    return out
 
 
 def transfer(image: np.ndarray, low_in: np.ndarray, low_out: np.ndarray,
@@ -175,21 +249,24 @@ def transfer(image: np.ndarray, low_in: np.ndarray, low_out: np.ndarray,
     """
     check_image(image)
     a, b = fit_local_affine(low_in, low_out, config)
-    if config.noise_gate > 0:
-        scale = max(image.shape) / max(low_in.shape)
-        image = gate_detail(image, config.detail_sigma * scale, config.noise_gate)
-    return apply_local_affine(image, a, b)
+    return _banded(image, low_in, a, b, config.noise_gate)
 
 
-def gate_detail(image: np.ndarray, sigma: float, gate: float) -> np.ndarray:
-    """``base + w * detail`` with ``detail = image - gaussian(image, sigma)`` and the local
-    Wiener gain ``w = clip(1 - gate * noise_var / local_var(detail), 0, 1)``.
+def gate_detail(image: np.ndarray, low_shape: tuple[int, int], gate: float) -> np.ndarray:
+    """``base + w * detail``: the band the working resolution cannot hold, gated against noise.
+
+    ``base`` is the image resized to ``low_shape`` and back (bilinear), ``detail = image - base``
+    and ``w = clip(1 - gate * noise_var / local_var(detail), 0, 1)``, a Wiener gain with the
+    noise variance from the median absolute deviation of the detail band and the local variance
+    averaged over one working-resolution pixel (computed by the same resize pair, which is
+    several times faster than Gaussian/box filters at full resolution). :func:`transfer` runs
+    the same computation fused with the affine map, band by band; this is the readable form.
 
     Parameters
     ----------
     image : ndarray, float32, (H, W), [0, 1]
-    sigma : float
-        Full-resolution pixels.
+    low_shape : (int, int)
+        The working resolution (rows, cols).
     gate : float
         Multiplier of the estimated noise variance.
 
@@ -197,16 +274,20 @@ def gate_detail(image: np.ndarray, sigma: float, gate: float) -> np.ndarray:
     -------
     ndarray, float32, (H, W), [0, 1]
     """
-    base = gaussian_filter(image, sigma, mode="reflect")
+    if tuple(low_shape) == image.shape:
+        return image
+    base = resize(resize(image, low_shape), image.shape)
     detail = image - base
     step = max(1, int(np.sqrt(detail.size / 250_000)))  # the MAD of a subsample is plenty
-    sample = np.abs(detail[::step, ::step])
-    noise_var = (1.4826 * float(np.median(sample))) ** 2 * gate
+    noise_var = (1.4826 * float(np.median(np.abs(detail[::step, ::step])))) ** 2 * gate
     if noise_var <= 0:
         return image
-    size = 2 * max(1, int(round(2 * sigma))) + 1
-    local = uniform_filter(detail * detail, size=size, mode="reflect")
+    sq = detail * detail
+    local = resize(resize(sq, low_shape), image.shape)
     np.maximum(local, 1e-12, out=local)
-    gain = np.clip(1.0 - noise_var / local, 0.0, 1.0)
-    out = base + gain * detail
-    return np.clip(out, 0.0, 1.0, out=out)
+    np.divide(noise_var, local, out=local)
+    np.subtract(1.0, local, out=local)
+    np.clip(local, 0.0, 1.0, out=local)
+    np.multiply(local, detail, out=local)
+    np.add(base, local, out=local)
+    return np.clip(local, 0.0, 1.0, out=local)
