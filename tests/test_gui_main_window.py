@@ -20,7 +20,7 @@ def win(qtbot, tmp_path, monkeypatch):
     return make_window(qtbot, tmp_path)
 
 
-def test_opens_the_sample_study_with_thumbnails_and_no_patient_name(win):
+def test_opens_the_sample_study_with_thumbnails_and_no_patient_name(qtbot, win):
     assert len(win.study.entries) == len(list(SAMPLES.glob("*.dcm"))) >= 2
     assert win.study_list.list.count() == len(win.study.entries)
     item = win.study_list.list.item(0)
@@ -28,7 +28,7 @@ def test_opens_the_sample_study_with_thumbnails_and_no_patient_name(win):
     text = item.text() + item.toolTip() + win.windowTitle()
     assert "ANONYMOUS" not in text and "SAMPLE^" not in text
     assert win.compare_view.original.image_item.image is not None
-    assert win.histograms.curves["original"].isVisible()
+    qtbot.waitUntil(win.histograms.curves["original"].isVisible, timeout=10000)
     assert win.histograms.curves["reference"].isVisible()
 
 
@@ -284,3 +284,31 @@ def test_png_study_opens(qtbot, tmp_path, monkeypatch, fullres_dir):
     assert win.study.current.image.shape == (1156, 1596)
     assert np.array_equal(win.compare_view.original.image_item.image,
                           win.study.current.image.pixels)
+
+
+def test_run_entry_point_opens_the_sample_and_exits_cleanly(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from xray_harmonizer.gui.app import run
+    from xray_harmonizer.gui.main_window import MainWindow
+
+    patch_models(monkeypatch)
+    seen = []
+
+    def fake_exec(app):
+        # A real app.exec()/quit() pair would leave this test process's Qt unable to deliver
+        # queued signals from worker threads to later tests; stand in for the event loop.
+        def shown():
+            return [w for w in QApplication.topLevelWidgets()
+                    if isinstance(w, MainWindow) and w.isVisible()]
+
+        qtbot.waitUntil(lambda: bool(shown()) and shown()[0].study.current is not None
+                        and shown()[0].harm.models_loaded, timeout=30000)
+        win = shown()[0]
+        seen.append(win.study.current.title)
+        win.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert run([], store=make_store(tmp_path)) == 0
+    assert seen and seen[0].startswith("sample1")

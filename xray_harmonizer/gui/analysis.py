@@ -46,7 +46,6 @@ class StudyEntry:
     image: XrayImage
     thumbnail: np.ndarray  # uint8 (h, w), long side THUMB_SIZE
     info: dict[str, Any]
-    histogram: np.ndarray  # float64 (256,), sums to 1
     load_s: float = 0.0
 
     @property
@@ -99,10 +98,22 @@ def downsample_to(pixels: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def prepare_study_image(image: XrayImage, load_s: float = 0.0) -> StudyEntry:
-    """Thumbnail, description and histogram of a freshly opened image."""
+    """Thumbnail and description of a freshly opened image (cheap: the first image must show
+    fast; the body-region histogram follows in a second job, see :func:`body_histograms`)."""
     info = backend.describe(image)
-    return StudyEntry(image=image, thumbnail=thumbnail(image.pixels), info=info,
-                      histogram=backend.histogram(image.pixels), load_s=load_s)
+    return StudyEntry(image=image, thumbnail=thumbnail(image.pixels), info=info, load_s=load_s)
+
+
+def body_histograms(entries: list[StudyEntry], report: Progress, cancelled: Cancelled
+                    ) -> list[tuple[StudyEntry, np.ndarray]]:
+    """The body-region histogram of each entry (the histogram panel's "original" curve)."""
+    out = []
+    for i, entry in enumerate(entries):
+        if cancelled():
+            raise JobCancelled()
+        out.append((entry, backend.histogram(entry.image.pixels)))
+        report(int(100 * (i + 1) / len(entries)), "histograms")
+    return out
 
 
 def load_study(path: str, report: Progress, cancelled: Cancelled) -> tuple[list[StudyEntry],
@@ -138,6 +149,7 @@ def classify(classifier: Any, pixels: np.ndarray) -> float | None:
 
 def harmonize_and_measure(entry: StudyEntry, generalizer: Any, profile: Any, classifier: Any,
                           report: Progress, cancelled: Cancelled, *, p_original: float | None = None,
+                          hist_original: np.ndarray | None = None,
                           with_maps: bool = True) -> HarmonizeResult:
     """Harmonize one image and compute every figure the panels show.
 
@@ -165,6 +177,8 @@ def harmonize_and_measure(entry: StudyEntry, generalizer: Any, profile: Any, cla
     small_h = downsample_to(harmonized, SSIM_MAX_SIDE)
     ssim, smap = step("ssim", 45, lambda: backend.ssim_map(small_o, small_h))
     hist_h = step("histogram", 65, lambda: backend.histogram(harmonized))
+    if hist_original is None:
+        hist_original = step("histogram original", 68, lambda: backend.histogram(original))
     w1_o = step("w1 original", 70, lambda: backend.w1_to_reference(original, profile))
     w1_h = step("w1 harmonized", 75, lambda: backend.w1_to_reference(harmonized, profile))
     if p_original is None:
@@ -177,7 +191,7 @@ def harmonize_and_measure(entry: StudyEntry, generalizer: Any, profile: Any, cla
         reference_site=str(getattr(generalizer, "reference_site", "?")),
         model_hash=getattr(generalizer, "model_hash", None), harmonized=harmonized,
         difference=harmonized - original, ssim=ssim, ssim_map=smap if with_maps else None,
-        ssim_side=max(small_o.shape), hist_original=entry.histogram, hist_harmonized=hist_h,
+        ssim_side=max(small_o.shape), hist_original=hist_original, hist_harmonized=hist_h,
         w1_original=w1_o, w1_harmonized=w1_h, p_original=p_original, p_harmonized=p_h,
         classifier_label=getattr(classifier, "label", None) if has_clf else None,
         generalizer_provider=_provider_of(generalizer),

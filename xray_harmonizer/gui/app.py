@@ -36,14 +36,16 @@ def create_window(paths: list[str] | None = None, store=None):
         sample = sample_study_path()
         if sample.is_dir() and any(sample.glob("*.dcm")):
             targets = [str(sample)]
-    for i, path in enumerate(targets):
-        window.study.open(path, append=i > 0)
+    window.open_initial(targets)
     return app, window
 
 
-def run(paths: list[str]) -> int:
-    """Open the main window on ``paths`` (files or folders; the bundled sample if empty)."""
-    app, window = create_window(paths)
+def run(paths: list[str], *, store=None) -> int:
+    """Open the main window on ``paths`` (files or folders; the bundled sample if empty).
+
+    Returns the event loop's exit code. ``store`` (a SettingsStore) is for tests.
+    """
+    app, window = create_window(paths, store=store)
     window.show()
     code = int(app.exec())
     # Delete the window while Qt is still alive: left to interpreter shutdown, PySide6 and

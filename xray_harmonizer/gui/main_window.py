@@ -47,7 +47,6 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self.actions_ = build_menus(self)
         self._bind()
-        self.harm.reload_models()
         geometry = self.store.geometry()
         if geometry:
             self.restoreGeometry(geometry)
@@ -96,6 +95,7 @@ class MainWindow(QMainWindow):
         s.current_changed.connect(self._on_current)
         s.load_failed.connect(lambda lines: self.show_error("Could not open", lines))
         s.opened.connect(self._on_opened)
+        s.histogram_ready.connect(self._on_histogram)
         s.progress.connect(lambda p, m: self.statusBar().showMessage(m if p >= 100 else f"{m} ({p}%)"))
         self.study_list.selected.connect(s.select)
         h.generalizers_changed.connect(
@@ -124,7 +124,8 @@ class MainWindow(QMainWindow):
     # reactions --------------------------------------------------------------------------
     def _on_current(self, entry: Any) -> None:
         self.compare_view.set_entry(entry)
-        self.histograms.set_histogram("original", entry.histogram if entry else None)
+        self.histograms.set_histogram("original",
+                                      self.study.histogram_of(entry) if entry else None)
         self.histograms.set_histogram("harmonized", None)
         self.compare_all_view.show_results(entry, [])
         self.study_list.set_current(self.study.current_index)
@@ -133,6 +134,12 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"X-Ray Harmonizer — {entry.title}{self._patient_suffix(entry)}")
             if self.study.last_load_s is not None:
                 self.timing_label.setText(f"load {self.study.last_load_s:.2f} s")
+
+    def _on_histogram(self, entry: Any) -> None:
+        hist = self.study.histogram_of(entry)
+        self.harm.set_known_histogram(entry, hist)
+        if entry is self.study.current:
+            self.histograms.set_histogram("original", hist)
 
     def _patient_suffix(self, entry: Any) -> str:
         ds = entry.image.meta.dataset
@@ -168,6 +175,24 @@ class MainWindow(QMainWindow):
     def _set_auto(self, value: bool) -> None:
         self.harm.set_auto(value)
         self.apply_settings(AppSettings(**{**self.settings.__dict__, "auto_harmonize": value}))
+
+    def open_initial(self, paths: list[str]) -> None:
+        """Open the start-up paths, then load the models: the first image shows before the
+        (slower) model packages and onnxruntime sessions compete with it for the CPU."""
+        if not paths:
+            self.harm.reload_models()
+            return
+        pending = {"first": True}
+
+        def start_models(*_args: Any) -> None:
+            if pending["first"]:
+                pending["first"] = False
+                self.harm.reload_models()
+
+        self.study.current_changed.connect(start_models)
+        self.study.load_failed.connect(start_models)
+        for i, path in enumerate(paths):
+            self.study.open(path, append=i > 0)
 
     # commands ---------------------------------------------------------------------------
     def open_path(self, path: str) -> None:
@@ -255,7 +280,6 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
-        self.runner.cancel_all()
         self.store.save_geometry(bytes(self.saveGeometry()))
-        self.runner.wait(5000)
+        self.runner.shutdown(5000)
         super().closeEvent(event)

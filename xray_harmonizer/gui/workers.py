@@ -83,6 +83,7 @@ class JobRunner(QObject):
         self._pool = pool or QThreadPool.globalInstance()
         self._running: dict[int, Job] = {}
         self._latest: dict[str, Job] = {}
+        self._closed = False
 
     def start(self, name: str, fn: JobFn, *, on_result: Callable[[Any], None],
               on_error: Callable[[str], None], on_progress: Callable[[int, str], None] | None = None,
@@ -95,12 +96,17 @@ class JobRunner(QObject):
         self._latest[name] = job
         self._running[id(job)] = job
         sig = job.signals
-        sig.result.connect(lambda out, j=job: None if j.is_cancelled else on_result(out), _Q)
-        sig.error.connect(lambda msg, j=job: None if j.is_cancelled else on_error(msg), _Q)
+
+        def deliver(fn: Callable[..., None], *args: Any) -> None:
+            # Results queued before a cancel, or before the window closed, are dropped.
+            if not job.is_cancelled and not self._closed:
+                fn(*args)
+
+        sig.result.connect(lambda out: deliver(on_result, out), _Q)
+        sig.error.connect(lambda msg: deliver(on_error, msg), _Q)
         if on_progress is not None:
-            sig.progress.connect(
-                lambda p, m, j=job: None if j.is_cancelled else on_progress(p, m), _Q)
-        sig.finished.connect(lambda j=job: self._done(j), _Q)
+            sig.progress.connect(lambda p, m: deliver(on_progress, p, m), _Q)
+        sig.finished.connect(lambda: self._done(job), _Q)
         was_idle = len(self._running) == 1
         self._pool.start(job)
         if was_idle:
@@ -111,6 +117,12 @@ class JobRunner(QObject):
         job = self._latest.get(name)
         if job is not None:
             job.cancel()
+
+    def shutdown(self, msecs: int = 5000) -> None:
+        """Cancel everything and drop late results (the window is closing)."""
+        self._closed = True
+        self.cancel_all()
+        self._pool.waitForDone(msecs)
 
     def cancel_all(self) -> None:
         for job in list(self._running.values()):
@@ -124,7 +136,7 @@ class JobRunner(QObject):
         self._running.pop(id(job), None)
         if self._latest.get(job.name) is job:
             del self._latest[job.name]
-        if not self._running:
+        if not self._running and not self._closed:
             self.busy_changed.emit(False)
 
     def wait(self, msecs: int = 30000) -> bool:

@@ -36,12 +36,15 @@ class LoadedModels:
 
 
 def _load_models(settings: AppSettings) -> LoadedModels:
+    # GPU "on" means "when available and not disabled by XRH_DISABLE_GPU" (the runtime decides);
+    # "off" forces the CPU.
+    use_gpu = None if settings.use_gpu else False
     gens, notes = backend.available_generalizers(
         model_folder=settings.model_folder or None, working_size=settings.working_size or None,
-        use_gpu=settings.use_gpu)
+        use_gpu=use_gpu)
     return LoadedModels(gens, notes, backend.reference_profile(),
                         backend.load_classifier(model_folder=settings.model_folder or None,
-                                                use_gpu=settings.use_gpu))
+                                                use_gpu=use_gpu))
 
 
 class HarmonizeModel(QObject):
@@ -77,6 +80,7 @@ class HarmonizeModel(QObject):
         self._result: HarmonizeResult | None = None
         self._pending = False
         self._p_original: dict[int, float | None] = {}
+        self._hist_original: dict[int, Any] = {}
         self.last_harmonize_s: float | None = None
 
     # models -----------------------------------------------------------------------------
@@ -169,6 +173,10 @@ class HarmonizeModel(QObject):
         if self._auto and self._entry is not None and self._result is None:
             self.harmonize()
 
+    def set_known_histogram(self, entry: StudyEntry, hist: Any) -> None:
+        """The study model computed the original's histogram: reuse it."""
+        self._hist_original[id(entry.image)] = hist
+
     def set_entry(self, entry: StudyEntry | None) -> None:
         """The shown image changed: the old result no longer applies."""
         self._entry = entry
@@ -197,16 +205,18 @@ class HarmonizeModel(QObject):
             return
         key = id(entry.image)
         known = self._p_original.get(key)
+        hist = self._hist_original.get(key)
         profile, clf = self.profile, self.classifier
         self.busy.emit(True)
 
         def job(rep: Any, can: Any) -> HarmonizeResult:
             return analysis.harmonize_and_measure(entry, gen, profile, clf, rep, can,
-                                                  p_original=known)
+                                                  p_original=known, hist_original=hist)
 
         def done(result: HarmonizeResult) -> None:
             self.busy.emit(False)
             self._p_original[key] = result.p_original
+            self._hist_original[key] = result.hist_original
             self.last_harmonize_s = sum(result.timings.values())
             self._set_result(result)
 

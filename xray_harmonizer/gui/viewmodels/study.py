@@ -25,6 +25,7 @@ class StudyModel(QObject):
     current_changed = Signal(object)
     load_failed = Signal(list)
     opened = Signal(str)
+    histogram_ready = Signal(object)  # the StudyEntry whose body histogram is now known
     progress = Signal(int, str)
     busy = Signal(bool)
 
@@ -35,6 +36,7 @@ class StudyModel(QObject):
         self._index = -1
         self._shown: StudyEntry | None = None
         self.last_load_s: float | None = None
+        self._hists: dict[int, object] = {}
 
     @property
     def entries(self) -> list[StudyEntry]:
@@ -62,6 +64,7 @@ class StudyModel(QObject):
                 self.entries_changed.emit()
                 self.opened.emit(path)
                 self.select(len(self._entries) - len(entries))
+                self._start_histograms(entries)
             if errors:
                 self.load_failed.emit(errors)
 
@@ -72,6 +75,19 @@ class StudyModel(QObject):
         self._runner.start("load", lambda rep, can: analysis.load_study(path, rep, can),
                            on_result=done, on_error=failed,
                            on_progress=lambda p, m: self.progress.emit(p, m))
+
+    def histogram_of(self, entry: StudyEntry):
+        """The entry's body-region histogram, or None while it is being computed."""
+        return self._hists.get(id(entry.image))
+
+    def _start_histograms(self, entries: list[StudyEntry]) -> None:
+        def done(pairs: list) -> None:
+            for entry, hist in pairs:
+                self._hists[id(entry.image)] = hist
+                self.histogram_ready.emit(entry)
+
+        self._runner.start("histograms", lambda rep, can: analysis.body_histograms(
+            entries, rep, can), on_result=done, on_error=lambda msg: None, replace=False)
 
     def select(self, index: int) -> None:
         if not 0 <= index < len(self._entries):
