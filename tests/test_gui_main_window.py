@@ -312,3 +312,11 @@ def test_run_entry_point_opens_the_sample_and_exits_cleanly(qtbot, tmp_path, mon
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert run([], store=make_store(tmp_path)) == 0
     assert seen and seen[0].startswith("sample1")
+
+
+def test_one_to_one_shows_one_image_pixel_per_screen_pixel(qtbot, win):
+    harmonize(qtbot, win)
+    win.actions_.by_name["one_to_one"].trigger()
+    for pane in (win.compare_view.original, win.compare_view.harmonized):
+        rect, size = pane.view.viewRect(), pane.view.boundingRect()
+        assert rect.width() / size.width() == pytest.approx(1.0, rel=0.02)

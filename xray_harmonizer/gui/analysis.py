@@ -77,6 +77,8 @@ class HarmonizeResult:
     classifier_provider: str | None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # plain-language, from :func:`warnings_for`
+    classifier_name: str | None = None
+    classifier_hash: str | None = None  # sha256 of the classifier's ONNX file
 
 
 def thumbnail(pixels: np.ndarray, size: int = THUMB_SIZE) -> np.ndarray:
@@ -195,7 +197,10 @@ def harmonize_and_measure(entry: StudyEntry, generalizer: Any, profile: Any, cla
         w1_original=w1_o, w1_harmonized=w1_h, p_original=p_original, p_harmonized=p_h,
         classifier_label=getattr(classifier, "label", None) if has_clf else None,
         generalizer_provider=_provider_of(generalizer),
-        classifier_provider=_provider_of(classifier) if has_clf else None, timings=timings)
+        classifier_provider=_provider_of(classifier) if has_clf else None, timings=timings,
+        classifier_name=str(getattr(classifier, "name", "classifier")) if has_clf else None,
+        classifier_hash=getattr(getattr(classifier, "package", None), "content_hash", None)
+        if has_clf else None)
     return replace(result, warnings=tuple(warnings_for(result)))
 
 

@@ -42,10 +42,15 @@ def histogram_svg(hists: dict[str, np.ndarray | None], width: int = 520, height:
         pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
         lines.append(f'<polyline fill="none" stroke="{_COLOURS.get(key, "#888")}" '
                      f'stroke-width="1.5" points="{pts}"/>')
+    ticks = "".join(f'<text x="{min(max(v * width, 8), width - 8):.0f}" y="{height - 2}" '
+                    f'font-size="10" text-anchor="middle">{v:g}</text>' for v in (0, 0.25, 0.5,
+                                                                              0.75, 1))
+    lines.append(ticks)
     legend = " ".join(f'<span style="color:{_COLOURS.get(k, "#888")}">■ {html.escape(k)}</span>'
                       for k in present)
     return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'style="border:1px solid #ccc">{"".join(lines)}</svg><div>{legend}</div>')
+            f'style="border:1px solid #ccc">{"".join(lines)}</svg><div>{legend} — body-region '
+            f'intensity (0 = black, 1 = white)</div>')
 
 
 def _row(name: str, value: Any) -> str:
@@ -69,6 +74,7 @@ def build_report(entry: StudyEntry, result: HarmonizeResult, *, reference_hist: 
         _row("Reference site", result.reference_site),
         _row("Reference profile hash", profile_hash or "—"),
         _row("Classifier", classifier_text),
+        _row("Classifier hash", result.classifier_hash or "—"),
         _row("SSIM (harmonized vs original)", f"{_fmt(result.ssim, '.4f')} at {result.ssim_side} px"),
         _row("W1 to reference, original", _fmt(result.w1_original, ".4f")),
         _row("W1 to reference, harmonized", _fmt(result.w1_harmonized, ".4f")),
@@ -85,8 +91,8 @@ def build_report(entry: StudyEntry, result: HarmonizeResult, *, reference_hist: 
                           "reference": reference_hist})
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>X-Ray Harmonizer report — {html.escape(m.source.name)}</title>
-<style>body{{font-family:sans-serif;margin:24px;max-width:1100px}} img{{max-width:520px;
-background:#000}} .pair{{display:flex;gap:16px}} th{{text-align:left;padding-right:16px}}
+<style>body{{font-family:sans-serif;margin:24px;max-width:1100px}} img{{max-width:100%;
+background:#000}} figure{{margin:0;flex:1}} .pair{{display:flex;gap:16px}} th{{text-align:left;padding-right:16px}}
 .warn{{color:#a05000;font-weight:bold}} figcaption{{font-size:90%;color:#555}}</style></head>
 <body><h1>X-Ray Harmonizer report</h1><p>{when}. Research tool; not for diagnosis.</p>
 <div class="pair"><figure><img alt="original" src="{png_data_uri(entry.image.pixels)}">
