@@ -186,6 +186,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
                        "reference_test": classifier.package.manifest.get("evaluation", {}).get("test")},
         "reference_profile": profile.site_id, "seed": args.seed,
         "refused_packages": [str(e) for e in refused],
+        "generalizers": [{"name": g.name, "kind": g.kind, "reference_site": g.reference_site,
+                          "model_hash": g.model_hash} for g in generalizers],
         "command": "python benchmarks/protocol.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "rows": rows, "seconds": None,
     }

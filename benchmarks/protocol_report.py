@@ -34,6 +34,12 @@ def write_table(result: dict) -> str:
         if truth:
             cells += [_fmt_ms(r.get("ssim_to_truth")), _fmt_ms(r.get("psnr_to_truth"), 1)]
         lines.append("| " + " | ".join(cells) + " |")
+    neural = [g for g in result.get("generalizers", []) if g["kind"] not in ("histogram",)]
+    if neural:
+        lines += ["", "Neural generalizers are trained for one site each (see their package manifests): "
+                  + "; ".join(f"{g['name']} ({g['kind']}, {str(g['model_hash'])[:12]})" for g in neural) + "."]
+    if any(r["row"] == "site-augmented classifier" for r in result["rows"]):
+        lines += ["The site-augmented classifier row scores the original (unharmonized) images."]
     return "\n".join(lines) + "\n"
 
 
