@@ -320,3 +320,17 @@ def test_one_to_one_shows_one_image_pixel_per_screen_pixel(qtbot, win):
     for pane in (win.compare_view.original, win.compare_view.harmonized):
         rect, size = pane.view.viewRect(), pane.view.boundingRect()
         assert rect.width() / size.width() == pytest.approx(1.0, rel=0.02)
+
+
+def test_a_big_folder_streams_in_and_stops_at_the_cap(qtbot, win, monkeypatch, fullres_dir):
+    from xray_harmonizer.gui import analysis
+
+    monkeypatch.setattr(analysis, "MAX_STUDY_IMAGES", 3)
+    firsts = []
+    win.study.current_changed.connect(lambda e: firsts.append(len(win.study.entries)))
+    win.open_path(str(fullres_dir))
+    qtbot.waitUntil(lambda: bool(win.errors), timeout=30000)
+    assert len(win.study.entries) == 3
+    assert firsts[0] == 1  # the first image was shown before the others had loaded
+    assert "opened the first 3" in win.errors[-1]
+    assert win.study_list.list.count() == 3

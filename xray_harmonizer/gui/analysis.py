@@ -21,6 +21,9 @@ Progress = Callable[[int, str], None]
 Cancelled = Callable[[], bool]
 
 THUMB_SIZE = 112
+# A study is a handful of images; a folder of thousands would fill the memory (pixels stay
+# loaded for instant switching), so opening stops here and says so.
+MAX_STUDY_IMAGES = 200
 # SSIM of a 2048² pair costs ~0.2 s here, so it runs at full resolution; only larger images
 # are block-averaged to this long side (the panel and the report state the size used).
 SSIM_MAX_SIDE = 4096
@@ -118,20 +121,35 @@ def body_histograms(entries: list[StudyEntry], report: Progress, cancelled: Canc
     return out
 
 
-def load_study(path: str, report: Progress, cancelled: Cancelled) -> tuple[list[StudyEntry],
-                                                                           list[str]]:
-    """Open a file or folder; returns the entries and one ``path: reason`` per refused file."""
-    report(5, f"Opening {path}")
+def load_study(path: str, report: Progress, cancelled: Cancelled,
+               on_entry: Callable[[StudyEntry], None] | None = None,
+               max_images: int | None = None) -> tuple[list[StudyEntry], list[str]]:
+    """Open a file or folder one image at a time.
+
+    ``on_entry`` is called with each entry as soon as it is ready, so the first image shows
+    while the rest load. Returns the entries and one ``path: reason`` per refused file.
+    """
+    max_images = MAX_STUDY_IMAGES if max_images is None else max_images
+    report(1, f"Opening {path}")
+    entries: list[StudyEntry] = []
+    errors: list[str] = []
     t0 = time.perf_counter()
-    images, errors = backend.open_study(path)
-    per_image = (time.perf_counter() - t0) / max(len(images), 1)
-    entries = []
-    for i, image in enumerate(images):
+    for file, item in backend.iter_study(path):
         if cancelled():
             raise JobCancelled()
-        entries.append(prepare_study_image(image, per_image))
-        report(50 + int(50 * (i + 1) / len(images)), f"Prepared {image.meta.source.name}")
-    return entries, [str(e) for e in errors]
+        if len(entries) >= max_images:
+            errors.append(f"{path}: more than {max_images} images; opened the first {max_images}")
+            break
+        if isinstance(item, Exception):
+            errors.append(str(item))
+            continue
+        entry = prepare_study_image(item, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        entries.append(entry)
+        if on_entry is not None:
+            on_entry(entry)
+        report(min(99, 5 + 5 * len(entries)), f"Opened {file.name}")
+    return entries, errors
 
 
 def _provider_of(obj: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,18 @@ def open_study(path: str | Path) -> tuple[list[XrayImage], list[StudyError]]:
         return _fallback_open_study(Path(path))
     result = _open_study(path)
     return list(result.images), list(result.errors)
+
+
+def iter_study(path: str | Path) -> Iterator[tuple[Path, XrayImage | StudyError]]:
+    """``(file, image or error)`` one file at a time, in study order."""
+    try:
+        from xray_harmonizer.io.study import iter_study as _iter_study
+    except ImportError:
+        images, errors = _fallback_open_study(Path(path))
+        yield from ((im.meta.source, im) for im in images)
+        yield from ((e.path, e) for e in errors)
+        return
+    yield from _iter_study(path)
 
 
 def describe(image: XrayImage) -> dict[str, Any]:

@@ -215,6 +215,7 @@ class MainWindow(QMainWindow):
                          self.harm.classifier)
 
     def cancel_jobs(self) -> None:
+        self.study.cancel()
         self.harm.cancel()
         self.compare.cancel()
         self.statusBar().showMessage("Cancelled", 4000)

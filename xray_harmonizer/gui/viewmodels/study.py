@@ -28,6 +28,7 @@ class StudyModel(QObject):
     histogram_ready = Signal(object)  # the StudyEntry whose body histogram is now known
     progress = Signal(int, str)
     busy = Signal(bool)
+    _partial = Signal(object)  # (run id, StudyEntry), queued from the loading thread
 
     def __init__(self, runner: JobRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -37,6 +38,9 @@ class StudyModel(QObject):
         self._shown: StudyEntry | None = None
         self.last_load_s: float | None = None
         self._hists: dict[int, object] = {}
+        self._run_id = 0
+        self._runs: dict[int, dict] = {}
+        self._partial.connect(self._add_entry)
 
     @property
     def entries(self) -> list[StudyEntry]:
@@ -51,30 +55,65 @@ class StudyModel(QObject):
         return self._index
 
     def open(self, path: str, *, append: bool = False) -> None:
-        """Open a file or a folder in the background; replaces the list unless ``append``."""
+        """Open a file or a folder in the background; replaces the list unless ``append``.
+
+        Images arrive one by one: the first is shown as soon as it is decoded.
+        """
+        self._run_id += 1
+        run_id = self._run_id
+        if not append:  # a new study replaces any still-loading one
+            for old in list(self._runs):
+                self._runs.pop(old)
+                self._runner.cancel_named(f"load{old}")
+        self._runs[run_id] = {"append": append, "entries": []}
         self.busy.emit(True)
 
         def done(out: tuple[list[StudyEntry], list[str]]) -> None:
-            self.busy.emit(False)
+            state = self._runs.pop(run_id, None)
+            self.busy.emit(bool(self._runs))
+            if state is None:
+                return
             entries, errors = out
             self.progress.emit(100, f"Opened {len(entries)} image(s) from {path}")
             if entries:
-                self.last_load_s = sum(e.load_s for e in entries)
-                self._entries = (self._entries + entries) if append else entries
-                self.entries_changed.emit()
                 self.opened.emit(path)
-                self.select(len(self._entries) - len(entries))
                 self._start_histograms(entries)
             if errors:
                 self.load_failed.emit(errors)
 
         def failed(msg: str) -> None:
-            self.busy.emit(False)
+            self._runs.pop(run_id, None)
+            self.busy.emit(bool(self._runs))
             self.load_failed.emit([msg])
 
-        self._runner.start("load", lambda rep, can: analysis.load_study(path, rep, can),
-                           on_result=done, on_error=failed,
+        def job(rep, can):
+            return analysis.load_study(path, rep, can,
+                                       on_entry=lambda e: self._partial.emit((run_id, e)))
+
+        self._runner.start(f"load{run_id}", job, on_result=done, on_error=failed,
                            on_progress=lambda p, m: self.progress.emit(p, m))
+
+    def _add_entry(self, item: tuple[int, StudyEntry]) -> None:
+        run_id, entry = item
+        state = self._runs.get(run_id)
+        if state is None:
+            return  # a late image of a cancelled load
+        first = not state["entries"]
+        state["entries"].append(entry)
+        if first and not state["append"]:
+            self._entries, self._index, self._shown = [], -1, None
+        self._entries.append(entry)
+        self.entries_changed.emit()
+        if first:
+            self.last_load_s = entry.load_s
+            self.select(len(self._entries) - 1)
+
+    def cancel(self) -> None:
+        """Stop loading; the images already shown stay."""
+        for run_id in list(self._runs):
+            self._runs.pop(run_id)
+            self._runner.cancel_named(f"load{run_id}")
+        self.busy.emit(False)
 
     def histogram_of(self, entry: StudyEntry):
         """The entry's body-region histogram, or None while it is being computed."""
