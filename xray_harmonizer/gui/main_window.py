@@ -276,8 +276,9 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: Any) -> None:  # noqa: N802
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        for i, path in enumerate(paths):
+            self.study.open(path, append=i > 0)
         if paths:
-            self.open_path(paths[0])
             event.acceptProposedAction()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802

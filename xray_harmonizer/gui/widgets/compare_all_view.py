@@ -49,8 +49,13 @@ class CompareAllView(QWidget):
         self.link = ViewLink()
         if entry is None:
             return
-        cells: list[tuple[str, np.ndarray]] = [(f"<b>Original</b><br>{entry.title}",
-                                                entry.image.pixels)]
+        first = f"<b>Original</b><br>{entry.title}"
+        if results:
+            r = results[0]
+            w1 = "—" if r.w1_original is None else f"{r.w1_original:.4f}"
+            prob = "—" if r.p_original is None else f"{r.p_original:.0%}"
+            first = f"<b>Original</b> · {entry.title}<br>W1 {w1} · P {prob}"
+        cells: list[tuple[str, np.ndarray]] = [(first, entry.image.pixels)]
         cells += [(_cell_text(r), r.harmonized) for r in results]
         cols = max(1, math.ceil(math.sqrt(len(cells))))
         for i, (text, pixels) in enumerate(cells):
