@@ -21,9 +21,12 @@ class CycleGenerators(nn.Module):
     def __init__(self, cfg: CycleGanConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.g_ab = ResnetGenerator(cfg.width, cfg.n_blocks, cfg.upsample, cfg.residual_output)
-        self.g_ba = ResnetGenerator(cfg.width, cfg.n_blocks, cfg.upsample, cfg.residual_output)
+        self.g_ab = ResnetGenerator(cfg.width, cfg.n_blocks, cfg.upsample, cfg.head)
+        self.g_ba = ResnetGenerator(cfg.width, cfg.n_blocks, cfg.upsample, cfg.head)
         init_weights(self)
+        if cfg.head != "tanh":
+            self.g_ab.zero_head()
+            self.g_ba.zero_head()
 
     @property
     def multiple(self) -> int:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 UPSAMPLE_MODES = ("transpose", "resize")
+HEADS = ("tanh", "residual", "affine")
 
 
 def conv_norm_act(c_in: int, c_out: int, kernel: int, stride: int = 1, *, norm: bool = True,
@@ -76,16 +77,18 @@ class ResnetGenerator(nn.Module):
         Residual blocks at the bottleneck (the paper: 9 at 256 px).
     upsample : str
         ``"transpose"`` or ``"resize"``.
-    residual_output : bool
-        Add the input to the head's output (then clamp to [-1, 1]) so that the untrained network
-        is the identity. It only has to learn the *change* of intensity, which is what lets the
-        quick preset converge in minutes on a CPU; off reproduces the paper's ``tanh`` head.
+    head : str
+        ``"tanh"``: the paper's output layer. ``"residual"``: input + head output, clamped to
+        [-1, 1], so the untrained network is the identity. ``"affine"``: the last conv predicts
+        two maps ``(a - 1, b)`` and the output is ``clamp(a * x + b, -1, 1)``: a per-pixel
+        intensity transform of the input, which cannot invent structure and is exactly what
+        the full-resolution transfer carries over; it starts as the identity too.
     """
 
     multiple = 4
 
     def __init__(self, width: int, n_blocks: int, upsample: str = "resize",
-                 residual_output: bool = False) -> None:
+                 head: str = "tanh") -> None:
         super().__init__()
         w = width
         layers: list[nn.Module] = [
@@ -95,15 +98,25 @@ class ResnetGenerator(nn.Module):
         ]
         layers += [ResidualBlock(4 * w) for _ in range(n_blocks)]
         layers += [upsample_block(4 * w, 2 * w, upsample), upsample_block(2 * w, w, upsample)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, 1, 7)]
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, 2 if head == "affine" else 1, 7)]
         self.model = nn.Sequential(*layers)
-        self.residual_output = residual_output
+        self.head = head
+
+    def zero_head(self) -> None:
+        """Zero the last conv so that a residual/affine generator starts as the identity."""
+        last = self.model[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        head = self.model(x)
-        if self.residual_output:
-            return torch.clamp(x + head, -1.0, 1.0)
-        return torch.tanh(head)
+        out = self.model(x)
+        if self.head == "residual":
+            return torch.clamp(x + out, -1.0, 1.0)
+        if self.head == "affine":
+            return torch.clamp((1.0 + out[:, :1]) * x + out[:, 1:], -1.0, 1.0)
+        return torch.tanh(out)
 
 
 class PatchDiscriminator(nn.Module):
