@@ -75,7 +75,7 @@ def build_report(entry: StudyEntry, result: HarmonizeResult, *, reference_hist: 
         _row("Reference profile hash", profile_hash or "—"),
         _row("Classifier", classifier_text),
         _row("Classifier hash", result.classifier_hash or "—"),
-        _row("SSIM (harmonized vs original)", f"{_fmt(result.ssim, '.4f')} at {result.ssim_side} px"),
+        _row("SSIM (harmonized vs original)", f"{_fmt(result.ssim, '.4f')} at {result.ssim_side} px (long side)"),
         _row("W1 to reference, original", _fmt(result.w1_original, ".4f")),
         _row("W1 to reference, harmonized", _fmt(result.w1_harmonized, ".4f")),
         _row(f"P({result.classifier_label or 'positive'}) original", _fmt(result.p_original, ".3f")),

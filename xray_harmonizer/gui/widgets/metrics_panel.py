@@ -58,7 +58,9 @@ class MetricsPanel(QWidget):
                 label.setText(_DASH)
             self.warnings.setVisible(False)
             return
-        self.ssim.setText(f"{_fmt(result.ssim, '.3f')}  (at {result.ssim_side} px)")
+        full = result.ssim_side >= max(result.harmonized.shape)
+        where = "full resolution" if full else f"at {result.ssim_side} px"
+        self.ssim.setText(f"{_fmt(result.ssim, '.3f')}  ({where})")
         self.w1.setText(f"{_fmt(result.w1_original, '.4f')} → {_fmt(result.w1_harmonized, '.4f')}")
         label = result.classifier_label or "positive"
         if result.p_original is None:
