@@ -133,3 +133,41 @@ def update_manifest(out_dir: Path, section: str, values: dict[str, Any]) -> dict
 def update_evaluation(out_dir: Path, figures: dict[str, Any]) -> dict[str, Any]:
     """Merge protocol/benchmark figures into the manifest's ``evaluation`` (hashes refreshed)."""
     return update_manifest(out_dir, "evaluation", figures)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-export a checkpoint (e.g. trained on a GPU machine) as a package on this machine.
+
+        python -m training.gan.export --checkpoint runs/NAME/checkpoint.pt -o PACKAGE_DIR \
+            [--parity-dir SITE_DIR] [--data-info split.json]
+    """
+    import argparse
+
+    from training.gan import cyclegan, unit
+    from training.gan.data import load_folder
+
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--parity-dir", type=Path, default=None, help="images for the parity check")
+    p.add_argument("--data-info", type=Path, default=None)
+    p.add_argument("--name", default=None)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    config = TrainConfig.from_dict(state["config"])
+    gens, _ = (cyclegan if config.arch == "cyclegan" else unit).build(config.hparams)  # type: ignore[arg-type]
+    gens.load_state_dict(state["gens"])
+    images = load_folder(args.parity_dir, config.working_size)[:4] if args.parity_dir else []
+    training: dict[str, Any] = {"seed": config.seed, "steps": int(state["step"]),
+                                "train_seconds": round(float(state["train_seconds"]), 1),
+                                "checkpoint": args.checkpoint.name}
+    if args.data_info is not None:
+        training["data"] = data_summary(args.data_info)
+    write_package(args.output, gens.eval(), config, training=training, parity_images=images,
+                  name=args.name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
