@@ -107,3 +107,15 @@ def test_discovery_keeps_good_packages_and_reports_bad(tmp_path):
     packages, errors = discover_packages([tmp_path / "models"])
     assert [p.root.name for p in packages] == ["good"]
     assert len(errors) == 1 and "bad" in str(errors[0])
+
+
+def test_gpu_request_without_gpu_falls_back_quietly(tmp_path, capfd):
+    from xray_harmonizer.runtime.sessions import clear_session_cache, cuda_device_present
+
+    if cuda_device_present():
+        pytest.skip("this machine has a CUDA device")
+    _make_package(tmp_path / "pkg")
+    clear_session_cache()
+    rs = create_session(load_package(tmp_path / "pkg").entrypoint, use_gpu=True)
+    assert rs.provider == "CPUExecutionProvider"
+    assert "CUDA" not in capfd.readouterr().err

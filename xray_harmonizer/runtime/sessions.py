@@ -30,6 +30,41 @@ class RuntimeSession:
         return "CUDA" if self.provider.startswith("CUDA") else "CPU"
 
 
+def cuda_device_present() -> bool:
+    """True when the NVIDIA driver reports at least one CUDA device.
+
+    Asked of the driver directly (cuInit + cuDeviceGetCount), because onnxruntime-gpu prints
+    error messages to stderr whenever it is asked for CUDA on a machine without one.
+    """
+    global _CUDA_PRESENT
+    if _CUDA_PRESENT is None:
+        _CUDA_PRESENT = _probe_cuda_driver()
+    return _CUDA_PRESENT
+
+
+_CUDA_PRESENT: bool | None = None
+
+
+def _probe_cuda_driver() -> bool:
+    import ctypes
+    import sys
+
+    names = ["nvcuda.dll"] if sys.platform == "win32" else ["libcuda.so.1", "libcuda.so"]
+    for name in names:
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        count = ctypes.c_int(0)
+        try:
+            if lib.cuInit(0) != 0 or lib.cuDeviceGetCount(ctypes.byref(count)) != 0:
+                return False
+        except AttributeError:
+            return False
+        return count.value > 0
+    return False
+
+
 def gpu_allowed() -> bool:
     """False when the user turned the GPU off (``XRH_DISABLE_GPU=1``)."""
     return os.environ.get("XRH_DISABLE_GPU", "0") not in ("1", "true", "yes")
@@ -55,7 +90,8 @@ def create_session(model_path: str | Path, *, use_gpu: bool | None = None,
         if intra_threads:
             options.intra_op_num_threads = intra_threads
         providers: list[str] = ["CPUExecutionProvider"]
-        if use_gpu and "CUDAExecutionProvider" in ort.get_available_providers():
+        if (use_gpu and "CUDAExecutionProvider" in ort.get_available_providers()
+                and cuda_device_present()):
             providers.insert(0, "CUDAExecutionProvider")
         try:
             session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
