@@ -19,6 +19,10 @@ class CycleGanConfig:
     head: str = "tanh"  # tanh (paper) | residual | affine, see networks.ResnetGenerator
     d_width: int = 64
     d_layers: int = 3
+    # Average-pool the discriminators' input by this factor. With an intensity-only (affine)
+    # generator, D can tell a site image by its quantum noise alone, which no intensity map can
+    # remove: it won outright (LSGAN D loss 0.03 by step 350) and G_BA stayed near identity.
+    d_downsample: int = 1
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # times lambda_cycle, as in the paper's Monet/photo experiments
     pool_size: int = 50
@@ -111,7 +115,7 @@ def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = 
             checkpoint_every=50, lr=2e-4,  # UNIT too: the short schedule needs the larger step
             # D as wide as G, the paper's 64/64 ratio: a 32-wide D beat the 16-wide G outright.
             cyclegan=CycleGanConfig(width=16, n_blocks=4, upsample="resize", head="affine",
-                                    d_width=16, d_layers=3),
+                                    d_width=16, d_layers=3, d_downsample=2),
             unit=UnitConfig(width=16, n_res_private=1, n_res_shared=1, upsample="resize",
                             d_width=32, d_layers=3))
     elif preset == "tiny":

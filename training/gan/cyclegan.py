@@ -50,13 +50,17 @@ class CycleGenerators(nn.Module):
 class Discriminators(nn.Module):
     """``D_A`` (real vs fake reference) and ``D_B`` (real vs fake site) in one module."""
 
-    def __init__(self, width: int, n_layers: int) -> None:
+    def __init__(self, width: int, n_layers: int, downsample: int = 1) -> None:
         super().__init__()
         self.d_a = PatchDiscriminator(width, n_layers)
         self.d_b = PatchDiscriminator(width, n_layers)
+        self.downsample = downsample
         init_weights(self)
 
     def forward(self, x_a: torch.Tensor, x_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.downsample > 1:  # judge the intensity look, not pixel noise (see CycleGanConfig)
+            x_a = F.avg_pool2d(x_a, self.downsample)
+            x_b = F.avg_pool2d(x_b, self.downsample)
         return self.d_a(x_a), self.d_b(x_b)
 
 
@@ -76,4 +80,4 @@ def generator_loss(cfg: CycleGanConfig, out: dict[str, torch.Tensor], real_a: to
 
 
 def build(cfg: CycleGanConfig) -> tuple[CycleGenerators, Discriminators]:
-    return CycleGenerators(cfg), Discriminators(cfg.d_width, cfg.d_layers)
+    return CycleGenerators(cfg), Discriminators(cfg.d_width, cfg.d_layers, cfg.d_downsample)
