@@ -166,12 +166,13 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     used: set[Path] = {img.meta.source.resolve() for img in images}
     ext = ".dcm" if args.format == "dcm" else ".png"
+    suffix = f"_harmonized_{generalizer.kind}"  # outputs of different methods sit side by side
     for image in tqdm(images, desc="harmonize", unit="img", disable=True if len(images) < 2 else None, file=sys.stderr):
         start = time.perf_counter()
         try:
             out = generalizer.harmonize(image.pixels)
             elapsed = time.perf_counter() - start
-            target = _unique(output_path_for(image, args.output, ext=ext), used)
+            target = _unique(output_path_for(image, args.output, suffix=suffix, ext=ext), used)
             if args.format == "dcm":
                 write_derived_dicom(out, image, target, generalizer_name=generalizer.name,
                                     model_hash=generalizer.model_hash)
