@@ -17,6 +17,8 @@ For every bundled CycleGAN/UNIT package, in the same process and run:
     512 px (never seen by the GANs), and the full-resolution Kermany originals (up to 2359 px;
     whether each was on the GANs' reference side is recorded). "none" (the shifted image) and
     histogram matching are listed for context.
+(c) NIH images (a real foreign site, no truth): SSIM to the input and Wasserstein-1 distance to
+    the Kermany reference profile, beside histogram matching.
 """
 
 from __future__ import annotations
@@ -129,6 +131,37 @@ def bench_ssim(gens: list[Any], profile_name: str, n_test: int, n_fullres: int) 
     return out
 
 
+def bench_nih(gens: list[Any], n: int) -> dict[str, Any]:
+    """Real foreign site (NIH, adult) -> Kermany reference: no truth; SSIM to the input and the
+    body-region Wasserstein-1 distance to the reference profile, beside histogram matching."""
+    from training.gan.data import list_images, read_image
+    from xray_harmonizer.generalizers.histogram import HistogramMatching
+    from xray_harmonizer.metrics.distances import wasserstein1_to_profile
+    from xray_harmonizer.metrics.ssim import ssim
+    from xray_harmonizer.reference.profile import load_profile
+
+    ref = load_profile()
+    hist = HistogramMatching(ref, masked=True)
+    files = list_images(DATA / "cxr" / "nih")[:n]
+    scores: dict[str, list[float]] = {}
+
+    def add(key: str, value: float) -> None:
+        scores.setdefault(key, []).append(float(value))
+
+    for path in files:
+        img = read_image(path)
+        add("none/w1", wasserstein1_to_profile(img, ref))
+        h = hist.harmonize(img)
+        add("histogram/w1", wasserstein1_to_profile(h, ref))
+        add("histogram/ssim_to_input", ssim(h, img))
+        for g in gens:
+            out = g.harmonize(img)
+            add(f"{g.package.name}/w1", wasserstein1_to_profile(out, ref))
+            add(f"{g.package.name}/ssim_to_input", ssim(out, img))
+    return {"n": len(files), "mean": {k: float(np.mean(v)) for k, v in scores.items()},
+            "std": {k: float(np.std(v)) for k, v in scores.items()}}
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor()
     try:
@@ -165,6 +198,11 @@ def markdown(result: dict[str, Any]) -> str:
         for k, v in block["mean"].items():
             lines.append(f"| {k} | {v:.3f} ± {block['std'][k]:.3f} |")
         lines.append("")
+    nih = result["nih"]
+    lines += [f"## (c) Real foreign site: NIH -> Kermany reference (n = {nih['n']}, no truth)", "",
+              "| method / metric | mean ± std |", "|---|---|"]
+    for k, v in nih["mean"].items():
+        lines.append(f"| {k} | {v:.4f} ± {nih['std'][k]:.4f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -176,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--naive-runs", type=int, default=1)
     p.add_argument("--n-test", type=int, default=60)
     p.add_argument("--n-fullres", type=int, default=8)
+    p.add_argument("--n-nih", type=int, default=60)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = p.parse_args(argv)
@@ -202,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     print("ssim", flush=True)
     result["ssim"] = bench_ssim(gens, profile, 4 if args.quick else args.n_test,
                                 2 if args.quick else args.n_fullres)
+    print("nih", flush=True)
+    result["nih"] = bench_nih(gens, 4 if args.quick else args.n_nih)
     result["machine"]["load_average_at_end"] = list(os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "inference-quick" if args.quick else "inference"
