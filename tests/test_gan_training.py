@@ -120,9 +120,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.slow
 def test_ddp_two_cpu_processes_gloo(tiny_dirs: tuple[Path, Path], tmp_path: Path) -> None:
-    """torchrun, 2 processes, gloo: both ranks end with identical weights (gradients averaged)."""
+    """torchrun, 2 processes, gloo: both ranks end with identical weights (gradients averaged).
+
+    8-17 s here (two interpreters importing torch), so it stays in the default run."""
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
