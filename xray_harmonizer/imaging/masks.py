@@ -105,6 +105,8 @@ def _thumbnail_region(small: np.ndarray, tissue_fraction: float) -> np.ndarray |
     largest = labels == (int(np.argmax(sizes)) + 1)
     largest = ndimage.binary_closing(largest, structure=np.ones((5, 5)), iterations=2)
     largest = ndimage.binary_fill_holes(largest)
+    if not largest.any():  # closing can erase a sliver; the caller falls back to the centre
+        return largest
     return convex_hull_image(largest)
 
 
