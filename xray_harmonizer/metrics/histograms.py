@@ -10,7 +10,7 @@ import numpy as np
 
 from xray_harmonizer.imaging.validation import check_image
 
-__all__ = ["FINE_BINS", "body_histogram", "histogram", "quantile_function"]
+__all__ = ["FINE_BINS", "body_histogram", "histogram", "quantile_function", "quantiles_from_counts"]
 
 # Resolution of the quantile functions (as the reference profiles use): 1/4096 of the range.
 FINE_BINS = 4096
@@ -88,13 +88,34 @@ def quantile_function(
     levels = np.asarray(levels, dtype=np.float64)
     if levels.size and (levels.min() < 0 or levels.max() > 1 or not np.all(np.isfinite(levels))):
         raise ValueError("levels must lie in [0, 1]")
-    counts = _counts(image, bins, mask)
-    cdf = np.concatenate([[0.0], np.cumsum(counts, dtype=np.float64)])
+    return quantiles_from_counts(_counts(image, bins, mask), levels)
+
+
+def quantiles_from_counts(counts: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Quantile function of a histogram with equal bins over [0, 1], at ``levels``.
+
+    Each occupied bin spreads its mass uniformly between its own edges; empty bins between
+    occupied ones become jumps, so no mass is stretched over gaps. The reference profiles and
+    the image-side distances both use this one construction, so they compare like with like.
+
+    Parameters
+    ----------
+    counts : np.ndarray
+        Non-negative weights per bin, shape (bins,), positive sum.
+    levels : np.ndarray
+        Probabilities in [0, 1], any shape.
+
+    Returns
+    -------
+    np.ndarray
+        float64, shape of ``levels``, values in [0, 1].
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 1 or counts.size == 0 or counts.sum() <= 0 or np.any(counts < 0):
+        raise ValueError("counts must be a non-empty, non-negative histogram with a positive sum")
+    cdf = np.concatenate([[0.0], np.cumsum(counts)])
     cdf /= cdf[-1]
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    # Each occupied bin spreads its mass uniformly between its own edges; empty bins become
-    # jumps (repeated x for np.interp), so no mass is stretched over gaps. Same construction
-    # as the reference profiles (xray_harmonizer.reference.profile.quantiles_from_histogram).
+    edges = np.linspace(0.0, 1.0, counts.size + 1)
     occupied = np.flatnonzero(counts > 0)
     x = np.empty(2 * occupied.size)
     y = np.empty(2 * occupied.size)

@@ -27,6 +27,7 @@ import numpy as np
 
 from xray_harmonizer.imaging.masks import body_mask
 from xray_harmonizer.imaging.validation import check_image
+from xray_harmonizer.metrics.histograms import quantiles_from_counts
 from xray_harmonizer.resources import default_profile_path
 
 FORMAT = "xray-harmonizer/reference-profile"
@@ -164,19 +165,9 @@ def fine_bin_index(image: np.ndarray) -> np.ndarray:
 
 
 def quantiles_from_histogram(counts: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Quantile function of a histogram over [0, 1], linear within bins."""
-    counts = np.asarray(counts, dtype=np.float64)
-    edges = np.linspace(0.0, 1.0, counts.size + 1)
-    cdf = np.concatenate([[0.0], np.cumsum(counts)])
-    cdf /= cdf[-1]
-    # Each occupied bin spreads its mass linearly between its own two edges; empty bins between
-    # occupied ones become jumps (repeated x in np.interp), never stretched mass.
-    occupied = np.flatnonzero(counts > 0)
-    x = np.empty(2 * occupied.size)
-    y = np.empty(2 * occupied.size)
-    x[0::2], y[0::2] = cdf[occupied], edges[occupied]
-    x[1::2], y[1::2] = cdf[occupied + 1], edges[occupied + 1]
-    return np.interp(levels, x, y)
+    """Quantile function of a histogram over [0, 1], linear within bins (see
+    :func:`xray_harmonizer.metrics.histograms.quantiles_from_counts`)."""
+    return quantiles_from_counts(counts, levels)
 
 
 def content_hash_of(files: Iterable[Path]) -> str:
