@@ -76,6 +76,13 @@ def parity(generators: nn.Module, onnx_path: Path, images: list[np.ndarray], mul
     return worst
 
 
+def display_name(arch: str, preset: str, training: dict[str, Any]) -> str:
+    """``CycleGAN (quick, site_severe)``: packages for different sites must not share a name."""
+    label = "CycleGAN" if arch == "cyclegan" else "UNIT"
+    site = (training.get("data") or {}).get("profile") if isinstance(training, dict) else None
+    return f"{label} ({preset}, {site})" if site else f"{label} ({preset})"
+
+
 def write_package(out_dir: Path, generators: nn.Module, config: TrainConfig, *,
                   training: dict[str, Any], parity_images: list[np.ndarray],
                   name: str | None = None) -> dict[str, Any]:
@@ -89,7 +96,7 @@ def write_package(out_dir: Path, generators: nn.Module, config: TrainConfig, *,
     arch_name = "cyclegan-resnet" if config.arch == "cyclegan" else "unit"
     manifest: dict[str, Any] = {
         "name": name or out_dir.name,
-        "display_name": f"{'CycleGAN' if config.arch == 'cyclegan' else 'UNIT'} ({config.preset})",
+        "display_name": display_name(config.arch, config.preset, training),
         "kind": "generalizer",
         "generalizer_kind": config.arch,
         "architecture": {"name": arch_name, "direction": "site_to_reference",
