@@ -75,8 +75,9 @@ def make_window(qtbot, tmp_path: Path, paths=None):
     _, win = create_window([str(p) for p in paths] if paths else None, store=make_store(tmp_path))
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: win.study.current is not None and win.harm.models_loaded,
-                    timeout=30000)
+    # Images stream in one by one: wait for the whole study, not only the first image.
+    qtbot.waitUntil(lambda: win.study.current is not None and win.harm.models_loaded
+                    and not win.study.loading, timeout=30000)
     return win
 
 

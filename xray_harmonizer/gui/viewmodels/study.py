@@ -108,6 +108,11 @@ class StudyModel(QObject):
             self.last_load_s = entry.load_s
             self.select(len(self._entries) - 1)
 
+    @property
+    def loading(self) -> bool:
+        """True while a study is still arriving image by image."""
+        return bool(self._runs)
+
     def cancel(self) -> None:
         """Stop loading; the images already shown stay."""
         for run_id in list(self._runs):
