@@ -126,18 +126,7 @@ def write_split(split: dict[str, list[str]], path: Path, *, seed: int, data: str
 
 
 def load_image(path: Path) -> np.ndarray:
-    """float32 (H, W) presentation image in [0, 1] (the app's loader when present)."""
-    try:
-        from xray_harmonizer.io import open_image
-    except ImportError:
-        open_image = None
-    if open_image is not None and path.suffix.lower() == ".dcm":
-        return open_image(path).pixels
-    from PIL import Image
+    """float32 (H, W) presentation image in [0, 1], through the app's loader (DICOM and rasters)."""
+    from xray_harmonizer.io import open_image
 
-    with Image.open(path) as im:
-        a = np.asarray(im)
-    if a.ndim == 3:
-        a = a[..., :3].mean(axis=2)
-    scale = 65535.0 if a.dtype == np.uint16 or a.max() > 255 else 255.0
-    return np.clip(a.astype(np.float32) / scale, 0.0, 1.0).astype(np.float32)
+    return open_image(path).pixels

@@ -25,21 +25,10 @@ SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dcm", ".dicom"}
 
 
 def read_image(path: Path) -> np.ndarray:
-    """Presentation image float32 HxW [0, 1] via the app's loader (PIL fallback for rasters)."""
-    try:
-        from xray_harmonizer.io import open_image
-    except ImportError:  # the loader is optional for plain 8/16-bit rasters
-        open_image = None
-    if open_image is not None:
-        return open_image(path).pixels
-    from PIL import Image
+    """float32 (H, W) presentation image in [0, 1], through the app's loader (DICOM and rasters)."""
+    from xray_harmonizer.io import open_image
 
-    with Image.open(path) as im:
-        a = np.asarray(im)
-    if a.ndim == 3:
-        a = a[..., :3].mean(axis=2)
-    scale = 65535.0 if a.dtype == np.uint16 or a.max() > 255 else 255.0
-    return (a.astype(np.float32) / scale).clip(0, 1).astype(np.float32)
+    return open_image(path).pixels
 
 
 def expand_inputs(inputs: list[str]) -> list[Path]:
