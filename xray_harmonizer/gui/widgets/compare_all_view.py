@@ -20,8 +20,13 @@ def _cell_text(res: HarmonizeResult) -> str:
     ssim = "—" if res.ssim is None else f"{res.ssim:.3f}"
     w1 = "—" if res.w1_harmonized is None else f"{res.w1_harmonized:.4f}"
     prob = "—" if res.p_harmonized is None else f"{res.p_harmonized:.0%}"
-    return (f"<b>{res.generalizer}</b> ({res.kind})<br>SSIM {ssim} · W1 {w1} · "
+    # Three short lines: a long single line would widen its grid column past the window.
+    return (f"<b>{_elide(res.generalizer)}</b><br>SSIM {ssim} · W1 {w1}<br>"
             f"P {prob} · {res.timings.get('harmonize', 0.0):.2f} s")
+
+
+def _elide(text: str, limit: int = 34) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class CompareAllView(QWidget):
@@ -49,12 +54,12 @@ class CompareAllView(QWidget):
         self.link = ViewLink()
         if entry is None:
             return
-        first = f"<b>Original</b><br>{entry.title}"
+        first = f"<b>Original</b><br>{_elide(entry.title)}"
         if results:
             r = results[0]
             w1 = "—" if r.w1_original is None else f"{r.w1_original:.4f}"
             prob = "—" if r.p_original is None else f"{r.p_original:.0%}"
-            first = f"<b>Original</b> · {entry.title}<br>W1 {w1} · P {prob}"
+            first = f"<b>Original</b><br>{_elide(entry.title)}<br>W1 {w1} · P {prob}"
         cells: list[tuple[str, np.ndarray]] = [(first, entry.image.pixels)]
         cells += [(_cell_text(r), r.harmonized) for r in results]
         cols = max(1, math.ceil(math.sqrt(len(cells))))
