@@ -26,6 +26,9 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_model, run_times  # noqa: E402  (shared by the benchmark scripts)
+
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,13 +38,7 @@ SIZE = 2048
 
 def median_ms(fn: Callable[[], Any], runs: int) -> float:
     """Median wall time of ``fn`` in milliseconds over ``runs`` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+    return statistics.median(run_times(fn, runs)) * 1e3
 
 
 def paired_ms(
@@ -64,16 +61,8 @@ def machine() -> dict[str, Any]:
     import scipy
     import skimage
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or "unknown"
     info = {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,

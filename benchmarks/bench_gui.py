@@ -32,6 +32,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_model  # noqa: E402  (shared by the benchmark scripts)
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO))
@@ -172,7 +175,7 @@ def machine() -> dict[str, Any]:
     import PySide6
     import pyqtgraph
 
-    return {"python": platform.python_version(), "platform": platform.platform(),
+    return {"cpu": cpu_model(), "python": platform.python_version(), "platform": platform.platform(),
             "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
             "pyside6": PySide6.__version__, "pyqtgraph": pyqtgraph.__version__,
             "qt_platform": os.environ.get("QT_QPA_PLATFORM"),

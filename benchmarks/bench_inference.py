@@ -31,9 +31,11 @@ import os
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_model, run_times  # noqa: E402  (shared by the benchmark scripts)
 
 import numpy as np
 
@@ -46,13 +48,7 @@ METHODS = ("transfer", "upsample", "full_network")
 
 
 def timed(fn: Callable[[], Any], runs: int, warmup: bool = True) -> dict[str, float]:
-    if warmup:
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    times = run_times(fn, runs, warmup)
     return {"median_s": statistics.median(times), "min_s": min(times), "runs": runs}
 
 
@@ -163,15 +159,7 @@ def bench_nih(gens: list[Any], n: int) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
             "load_average_at_start": list(os.getloadavg()),
             "note": "shared machine: other jobs ran at the same time; see load_average"}
 
