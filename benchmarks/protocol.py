@@ -55,14 +55,14 @@ class SiteSet:
 
 
 def simulated_site(profile_arg: str, reference: Path, split_file: Path, seed: int,
-                   limit: int | None) -> SiteSet:
+                   limit: int | None, part: str = "test") -> SiteSet:
     from training.classifier.dataset import discover, load_image
     from training.sitesim import apply_site, load_site_profile, seed_for
 
     profile = load_site_profile(profile_arg)
     split = json.loads(split_file.read_text(encoding="utf-8"))
     by_name = {s.name: s for s in discover(reference)}
-    names = split["test"]
+    names = split[part]
     if limit:  # both classes even in a small run
         pos = [n for n in names if by_name[n].label == 1]
         neg = [n for n in names if by_name[n].label == 0]
@@ -70,8 +70,9 @@ def simulated_site(profile_arg: str, reference: Path, split_file: Path, seed: in
     truth = [load_image(by_name[n].path) for n in names]
     shifted = [apply_site(im, profile, seed_for(n, seed)) for n, im in zip(names, truth)]
     labels = np.array([by_name[n].label for n in names])
-    return SiteSet(profile.name, names, shifted, labels, truth,
-                   f"reference test split through site profile {profile.name} (seed {seed})")
+    return SiteSet(profile.name if part == "test" else f"{profile.name}-{part}", names, shifted,
+                   labels, truth,
+                   f"reference {part} split through site profile {profile.name} (seed {seed})")
 
 
 def _same_name(folder: Path, file: str) -> Path:
@@ -108,6 +109,19 @@ def folder_site(site: Path, labels_csv: Path | None, truth_dir: Path | None, nam
                 raise ValueError(f"{f[0]}: truth shape {t.shape} differs from site image {im.shape}")
     return SiteSet(name or site.name, [f for f, _ in rows], images,
                    None if (labels < 0).any() else labels, truth, f"folder {site.name}")
+
+
+def oracle_transfer(image: np.ndarray, truth: np.ndarray, working_size: int) -> np.ndarray:
+    """Ceiling of the neural path: a network whose output at ``working_size`` *is* the truth,
+    carried to full resolution by the same transfer the neural generalizers use.
+
+    It reads the truth, so it is a bound, not a method: what any generalizer running at this
+    working size can reach through :func:`xray_harmonizer.imaging.transfer.transfer`.
+    """
+    from xray_harmonizer.imaging.transfer import resize, transfer, working_shape
+
+    low = working_shape(image.shape, working_size)
+    return transfer(image, resize(image, low), resize(truth, low))
 
 
 def _mean_std(values: list[float]) -> dict[str, float] | None:
@@ -150,7 +164,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     classifier = ClassifierModel(args.classifier)
     split_file = Path(args.classifier) / "splits.json"
     if args.site_profile:
-        site = simulated_site(args.site_profile, args.reference, split_file, args.seed, args.limit)
+        site = simulated_site(args.site_profile, args.reference, split_file, args.seed, args.limit,
+                              args.split)
     else:
         site = folder_site(args.site, args.labels, args.truth, args.name, args.limit)
     profile = load_profile(args.reference_profile)
@@ -174,6 +189,11 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
         t = time.time()
         outs = [g.harmonize(im) for im in site.images]
         add(g.name, outs, time.time() - t)
+    if site.truth is not None:
+        for size in args.oracle:
+            t = time.time()
+            outs = [oracle_transfer(im, tr, size) for im, tr in zip(site.images, site.truth)]
+            add(f"oracle: perfect {size} px network + transfer", outs, time.time() - t)
     if args.augmented and (Path(args.augmented) / "manifest.json").is_file() and site.labels is not None:
         add("site-augmented classifier", site.images, 0.0, clf=ClassifierModel(args.augmented), compare=False)
     elif site.labels is not None:
@@ -222,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folders searched for generalizer packages (default: bundled + user)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    ap.add_argument("--split", choices=("test", "val"), default="test",
+                    help="simulated mode: which reference split goes through the profile "
+                         "(val for choosing recipes, test for the reported table)")
+    ap.add_argument("--oracle", type=int, nargs="*", default=[],
+                    help="simulated/truth mode: add ceiling rows, a perfect network at these "
+                         "working sizes + the transfer (reads the truth; a bound, not a method)")
     ap.add_argument("--out", type=Path, default=None)
     return ap
 

@@ -50,17 +50,22 @@ class CycleGenerators(nn.Module):
 class Discriminators(nn.Module):
     """``D_A`` (real vs fake reference) and ``D_B`` (real vs fake site) in one module."""
 
-    def __init__(self, width: int, n_layers: int, downsample: int = 1) -> None:
+    def __init__(self, width: int, n_layers: int, downsample: int = 1,
+                 input_noise: float = 0.0) -> None:
         super().__init__()
         self.d_a = PatchDiscriminator(width, n_layers)
         self.d_b = PatchDiscriminator(width, n_layers)
         self.downsample = downsample
+        self.input_noise = input_noise
         init_weights(self)
 
     def forward(self, x_a: torch.Tensor, x_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.downsample > 1:  # judge the intensity look, not pixel noise (see CycleGanConfig)
             x_a = F.avg_pool2d(x_a, self.downsample)
             x_b = F.avg_pool2d(x_b, self.downsample)
+        if self.input_noise > 0:  # instance noise (Sønderby et al. 2017), real and fake alike
+            x_a = x_a + self.input_noise * torch.randn_like(x_a)
+            x_b = x_b + self.input_noise * torch.randn_like(x_b)
         return self.d_a(x_a), self.d_b(x_b)
 
 
@@ -80,4 +85,5 @@ def generator_loss(cfg: CycleGanConfig, out: dict[str, torch.Tensor], real_a: to
 
 
 def build(cfg: CycleGanConfig) -> tuple[CycleGenerators, Discriminators]:
-    return CycleGenerators(cfg), Discriminators(cfg.d_width, cfg.d_layers, cfg.d_downsample)
+    return CycleGenerators(cfg), Discriminators(cfg.d_width, cfg.d_layers, cfg.d_downsample,
+                                                cfg.d_input_noise)
