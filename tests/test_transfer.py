@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from xray_harmonizer.imaging.transfer import (TransferConfig, apply_local_affine, fit_local_affine,
-                                              gate_detail, resize, transfer, working_shape)
+                                              gate_detail, pixel_noise_variance, resize, transfer,
+                                              working_shape)
 
 
 AFFINE = TransferConfig(noise_gate=0)  # the affine part alone; the gate is tested on its own
@@ -79,6 +80,21 @@ def test_noise_gate_drops_noise_and_keeps_edges() -> None:
     low = resize(noisy, (128, 128))
     gated = transfer(noisy, low, low.copy())
     assert np.abs(gated - clean).mean() < np.abs(noisy - clean).mean()
+
+
+def test_pixel_noise_variance_reads_noise_not_anatomy() -> None:
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:600, 0:500].astype(np.float32)
+    # Smooth "anatomy" with strong structure at rib scale (period 40 px) and no pixel noise.
+    clean = (0.5 + 0.3 * np.sin(yy / 6.4) * np.cos(xx / 9.0)).astype(np.float32)
+    assert pixel_noise_variance(clean) < 1e-5
+    noisy = (clean + 0.02 * rng.standard_normal(clean.shape)).astype(np.float32)
+    assert pixel_noise_variance(noisy) == pytest.approx(0.02 ** 2, rel=0.1)
+    # So the gate leaves a clean image's detail band alone.
+    low = resize(clean, (150, 125))
+    kept = gate_detail(clean, low.shape, gate=3.0)
+    assert np.abs(kept - clean).max() < 1e-3
+    assert pixel_noise_variance(np.zeros((1, 5), np.float32)) == 0.0
 
 
 def test_output_is_clipped_and_checked() -> None:

@@ -46,17 +46,22 @@ class TransferConfig:
         Clamp of the local slope ``a``; keeps a locally inverted or exploding map out.
     noise_gate : float
         Wiener-style gate on the detail band (the full-resolution input minus its
-        working-resolution version: what the network could not see): where its local variance is not above
-        ``noise_gate`` times the image's noise variance (estimated from the detail band by
-        the median absolute deviation), the detail is attenuated as ``1 - noise/variance``.
-        Keeps edges and texture that rise above the noise and drops the site's noise, which
-        would otherwise be carried to the output unchanged. 0 keeps all detail.
+        working-resolution version: what the network could not see): the band is scaled by
+        ``clip(1 - noise_gate * noise_var / local_var, 0, 1)``. ``noise_var`` is the image's
+        pixel noise, from the median absolute value of its finest diagonal differences
+        (:func:`pixel_noise_variance`): white noise lives there, anatomy hardly at all, so a
+        clean image keeps its texture and a noisy one loses its noise. (Estimating it from the
+        detail band itself, as before, called half of every image's real texture noise and cost
+        0.02-0.03 SSIM to the truth on the mild and DR profiles.) Gate 3 was chosen on the
+        validation split with the perfect-network oracle: SSIM to truth 0.948 / 0.904 / 0.903 /
+        0.807 on site_mild / moderate / mono1_dr / severe, against 0.919 / - / 0.872 / 0.814 with
+        the old estimate at gate 2. 0 keeps all detail.
     """
 
     radius: int = 4
     eps: float = 1e-3
     slope_range: tuple[float, float] = (0.0, 8.0)
-    noise_gate: float = 2.0
+    noise_gate: float = 3.0
 
     def __post_init__(self) -> None:
         if self.radius < 1 or self.eps <= 0:
@@ -201,9 +206,7 @@ def _banded(image: np.ndarray, low_in: np.ndarray | None, a: np.ndarray, b: np.n
         for s in range(0, h, rows):
             d = image[s:s + rows] - up.band(low_in, s, s + rows)
             np.multiply(d, d, out=sq[s:s + rows])
-        step = max(1, int(np.sqrt(sq.size / 250_000)))  # the MAD of a subsample is plenty
-        # median(|d|)^2 == median(d^2): the MAD noise estimate without another pass
-        noise_var = (1.4826 ** 2) * float(np.median(sq[::step, ::step])) * gate
+        noise_var = pixel_noise_variance(image) * gate
         var_low = resize(sq, low_in.shape)
     for s in range(0, h, rows):
         x = image[s:s + rows]
@@ -257,6 +260,31 @@ def transfer(image: np.ndarray, low_in: np.ndarray, low_out: np.ndarray,
     return _banded(image, low_in, a, b, config.noise_gate)
 
 
+def pixel_noise_variance(image: np.ndarray) -> float:
+    """Variance of the image's white (pixel) noise, robustly: ``(1.4826 * median|d|)^2`` with
+    ``d`` the diagonal difference of each 2x2 block, ``(x00 - x01 - x10 + x11) / 2``, which
+    has the noise's variance and almost none of the anatomy's (Donoho's finest-wavelet
+    estimate).
+
+    Parameters
+    ----------
+    image : ndarray, float32, (H, W)
+
+    Returns
+    -------
+    float
+        In squared units of ``image``; 0 for an image smaller than 2x2.
+    """
+    h, w = (image.shape[0] // 2) * 2, (image.shape[1] // 2) * 2
+    if h == 0 or w == 0:
+        return 0.0
+    step = max(1, int(np.sqrt(h * w / 4 / 250_000)))  # a subsample's median is plenty
+    blocks = image[:h:2 * step, :w:2 * step], image[:h:2 * step, 1:w:2 * step]
+    lower = image[1:h:2 * step, :w:2 * step], image[1:h:2 * step, 1:w:2 * step]
+    d = (blocks[0] - blocks[1] - lower[0] + lower[1]) * 0.5
+    return float((1.4826 * np.median(np.abs(d))) ** 2)
+
+
 def gate_detail(image: np.ndarray, low_shape: tuple[int, int], gate: float) -> np.ndarray:
     """``base + w * detail``: the band the working resolution cannot hold, gated against noise.
 
@@ -283,8 +311,7 @@ def gate_detail(image: np.ndarray, low_shape: tuple[int, int], gate: float) -> n
         return image
     base = resize(resize(image, low_shape), image.shape)
     detail = image - base
-    step = max(1, int(np.sqrt(detail.size / 250_000)))  # the MAD of a subsample is plenty
-    noise_var = (1.4826 * float(np.median(np.abs(detail[::step, ::step])))) ** 2 * gate
+    noise_var = pixel_noise_variance(image) * gate
     if noise_var <= 0:
         return image
     sq = detail * detail
