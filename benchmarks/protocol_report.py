@@ -18,7 +18,7 @@ def write_table(result: dict) -> str:
     head = ["method"]
     if labelled:
         head += ["AUC [95% CI]", "sens / spec"]
-    head += ["SSIM(output, input)", "W1 to reference"]
+    head += ["SSIM(output, input)", "W1 to reference (per image)", "W1 pooled"]
     if truth:
         head += ["SSIM to truth", "PSNR to truth (dB)"]
     lines = [f"**{result['site']}** — {result['description']}; {result['n_images']} images"
@@ -30,7 +30,8 @@ def write_table(result: dict) -> str:
         if labelled:
             cells += [f"{r['auc']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if "auc" in r else "–",
                       f"{r['sensitivity']:.2f} / {r['specificity']:.2f}" if "auc" in r else "–"]
-        cells += [_fmt_ms(r["ssim_to_input"]), _fmt_ms(r["w1_to_reference"], 4)]
+        cells += [_fmt_ms(r["ssim_to_input"]), _fmt_ms(r["w1_to_reference"], 4),
+                  f"{r['w1_pooled']:.4f}" if r.get("w1_pooled") is not None else "–"]
         if truth:
             cells += [_fmt_ms(r.get("ssim_to_truth")), _fmt_ms(r.get("psnr_to_truth"), 1)]
         lines.append("| " + " | ".join(cells) + " |")
@@ -38,6 +39,12 @@ def write_table(result: dict) -> str:
     if neural:
         lines += ["", "Neural generalizers are trained for one site each (see their package manifests): "
                   + "; ".join(f"{g['name']} ({g['kind']}, {str(g['model_hash'])[:12]})" for g in neural) + "."]
+    lines += ["W1 pooled: all outputs' body-region pixels pooled like a reference profile, against "
+              "the reference profile (does the site as a whole move to the reference?); the per-image "
+              "W1 also counts each image's own difference from the reference average."]
+    if any(r["row"].startswith("oracle") for r in result["rows"]):
+        lines += ["Oracle rows read the truth: the truth at the working size carried by the same "
+                  "transfer; a ceiling for any network at that size, not a method."]
     if any(r["row"] == "site-augmented classifier" for r in result["rows"]):
         lines += ["The site-augmented classifier row scores the original (unharmonized) images."]
     return "\n".join(lines) + "\n"

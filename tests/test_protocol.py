@@ -83,3 +83,25 @@ def test_unlabeled_folder(tmp_path, nih_dir):
     assert all("auc" not in r for r in res["rows"])
     assert res["rows"][1]["ssim_to_input"]["mean"] > 0
     assert not (out / "roc.png").exists() and (out / "histograms.png").is_file()
+
+
+def test_pooled_w1_is_zero_for_the_reference_itself_and_sees_a_site_shift() -> None:
+    import numpy as np
+
+    from benchmarks.protocol import pooled_w1
+    from xray_harmonizer.reference.profile import ProfileAccumulator
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:200, 0:160]
+    body = ((yy - 100) ** 2 / 90 ** 2 + (xx - 80) ** 2 / 70 ** 2) < 1
+    images = []
+    for k in range(4):  # images that differ from each other: per-image W1 would not be 0
+        im = np.where(body, 0.3 + 0.1 * k + 0.05 * rng.standard_normal(body.shape), 0.02)
+        images.append(np.clip(im, 0, 1).astype(np.float32))
+    acc = ProfileAccumulator()
+    for im in images:
+        acc.add(im)
+    profile = acc.finish("ref")
+    assert pooled_w1(images, profile) < 1e-3
+    shifted = [np.clip(im + np.float32(0.1) * body, 0, 1).astype(np.float32) for im in images]
+    assert pooled_w1(shifted, profile) == pytest.approx(0.1, abs=0.02)
