@@ -7,6 +7,10 @@ classifier test patient is used at all, so the protocol's held-out images stay u
 
     python -m training.gan.demo_data --kermany ../shared/data/cxr/kermany \
         --profile site_severe --out runs/gan-demo --seed 0
+
+With several ``--profile`` names, every site patient is re-imaged through one of them (drawn by
+seed, all of a patient's images alike): a "many sites" domain B for a generalizer meant to serve
+sites it was not fitted on.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def split_patients(rows: list[dict[str, str]], excluded: set[str],
     return ref, site
 
 
-def build(kermany: Path, profile_name: str, out: Path, seed: int,
+def build(kermany: Path, profile_names: str | list[str], out: Path, seed: int,
           split_json: Path | None = None, classifier_seed: int = 0) -> dict[str, object]:
     """Write ``out/reference/*.png`` (copies) and ``out/site/*.png`` (16-bit, simulated)."""
     from PIL import Image
@@ -58,20 +62,31 @@ def build(kermany: Path, profile_name: str, out: Path, seed: int,
     rows = list(csv.DictReader((kermany / "manifest.csv").open(encoding="utf-8")))
     excluded = classifier_test_files(kermany, split_json, classifier_seed)
     ref, site = split_patients(rows, excluded, seed)
-    profile = load_site_profile(profile_name)
+    names = [profile_names] if isinstance(profile_names, str) else list(profile_names)
+    profiles = [load_site_profile(n) for n in names]
+    patient_of = {r["file"]: r["patient"] for r in rows}
+    site_patients = sorted({patient_of[f] for f in site})
+    draw = np.random.default_rng([seed, 1]).integers(len(profiles), size=len(site_patients))
+    profile_of = {pt: profiles[int(k)] for pt, k in zip(site_patients, draw)}
     (out / "reference").mkdir(parents=True, exist_ok=True)
     (out / "site").mkdir(parents=True, exist_ok=True)
     for name in ref:
         (out / "reference" / name).write_bytes((kermany / name).read_bytes())
+    used: dict[str, int] = {}
     for name in site:
+        profile = profile_of[patient_of[name]]
+        used[profile.name] = used.get(profile.name, 0) + 1
         shifted = apply_site(read_image(kermany / name), profile, seed=seed_for(name, seed))
         Image.fromarray(np.round(shifted * 65535).astype(np.uint16)).save(out / "site" / name)
-    info = {"kermany": str(kermany), "profile": profile_name, "seed": seed,
+    info = {"kermany": str(kermany),
+            "profile": names[0] if len(names) == 1 else names, "seed": seed,
             "classifier_split": str(split_json) if split_json else f"recomputed, seed {classifier_seed}",
             "excluded_classifier_test_files": len(excluded),
             "reference_files": len(ref), "site_files": len(site),
             "reference_patients": len({r["patient"] for r in rows if r["file"] in set(ref)}),
             "site_patients": len({r["patient"] for r in rows if r["file"] in set(site)})}
+    if len(names) > 1:
+        info["site_files_per_profile"] = dict(sorted(used.items()))
     (out / "split.json").write_text(json.dumps({**info, "reference": ref, "site": site}, indent=1)
                                     + "\n", encoding="utf-8")
     return info
@@ -81,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--kermany", type=Path, required=True)
-    p.add_argument("--profile", default="site_severe")
+    p.add_argument("--profile", nargs="+", default=["site_severe"],
+                   help="site profile(s); with several, each site patient gets one, drawn by seed")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--classifier-split", type=Path, default=None,
@@ -89,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--classifier-seed", type=int, default=0)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    info = build(args.kermany, args.profile, args.out, args.seed, args.classifier_split,
+    profile = args.profile[0] if len(args.profile) == 1 else args.profile
+    info = build(args.kermany, profile, args.out, args.seed, args.classifier_split,
                  args.classifier_seed)
     log.info("demo data: %s", info)
     return 0

@@ -80,6 +80,8 @@ def display_name(arch: str, preset: str, training: dict[str, Any]) -> str:
     """``CycleGAN (quick, site_severe)``: packages for different sites must not share a name."""
     label = "CycleGAN" if arch == "cyclegan" else "UNIT"
     site = (training.get("data") or {}).get("profile") if isinstance(training, dict) else None
+    if isinstance(site, list):  # a many-sites domain B (demo_data with several profiles)
+        site = f"{len(site)} site profiles"
     return f"{label} ({preset}, {site})" if site else f"{label} ({preset})"
 
 
