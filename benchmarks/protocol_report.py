@@ -37,7 +37,8 @@ def write_table(result: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     neural = [g for g in result.get("generalizers", []) if g["kind"] not in ("histogram",)]
     if neural:
-        lines += ["", "Neural generalizers are trained for one site each (see their package manifests): "
+        lines += ["", "Each neural generalizer names the site profile(s) of its training data (see its "
+                  "package manifest); a row for another site shows how it transfers: "
                   + "; ".join(f"{g['name']} ({g['kind']}, {str(g['model_hash'])[:12]})" for g in neural) + "."]
     lines += ["W1 pooled: all outputs' body-region pixels pooled like a reference profile, against "
               "the reference profile (does the site as a whole move to the reference?); the per-image "
