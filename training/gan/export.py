@@ -121,11 +121,13 @@ def write_package(out_dir: Path, generators: nn.Module, config: TrainConfig, *,
 
 
 def data_summary(path: Path) -> dict[str, Any]:
-    """The scalar fields of a data-description JSON (file lists left out of the manifest)."""
+    """The small fields of a data-description JSON: scalars, and lists or mappings of at most 16
+    entries (a list of site profiles, files per profile); file lists stay out of the manifest."""
     import json
 
     info = json.loads(Path(path).read_text(encoding="utf-8"))
-    return {k: v for k, v in info.items() if not isinstance(v, (list, dict))}
+    return {k: v for k, v in info.items()
+            if not isinstance(v, (list, dict)) or len(v) <= 16}
 
 
 def update_manifest(out_dir: Path, section: str, values: dict[str, Any]) -> dict[str, Any]:
