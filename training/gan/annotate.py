@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from training.gan.export import update_evaluation
+from xray_harmonizer.models.package import write_manifest
 
 
 def inference_figures(path: Path, name: str) -> dict[str, Any]:
@@ -34,19 +34,20 @@ def inference_figures(path: Path, name: str) -> dict[str, Any]:
             "nih_real_site": nih}
 
 
-def protocol_figures(path: Path, kind: str) -> dict[str, Any]:
-    """This generalizer's row (and the context rows) of ``protocol.py``'s results.json."""
+def protocol_figures(path: Path, display_name: str) -> dict[str, Any]:
+    """This generalizer's row (by its display name) and the context rows of ``protocol.py``'s
+    results.json."""
     r = json.loads(path.read_text(encoding="utf-8"))
-    keep = ("auc", "ci_low", "ci_high", "ssim_to_input", "ssim_to_truth", "w1_to_reference")
+    keep = ("auc", "ci_low", "ci_high", "sensitivity", "specificity", "ssim_to_input",
+            "ssim_to_truth", "w1_to_reference", "w1_pooled")
 
     def short(row: dict[str, Any]) -> dict[str, Any]:
         return {k: (round(row[k], 4) if isinstance(row.get(k), float) else row.get(k))
                 for k in keep}
 
     rows = {row["row"]: short(row) for row in r["rows"]}
-    mine = [k for k in rows if k.lower().startswith(kind)]
     return {"source": str(path), "site": r["site"], "n_images": r["n_images"],
-            "this_generalizer": rows[mine[0]] if mine else None,
+            "this_generalizer": rows.get(display_name),
             "original": rows.get("original"), "truth": rows.get("truth (upper bound)")}
 
 
@@ -62,9 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.inference:
         figures["inference_benchmark"] = inference_figures(args.inference, manifest["name"])
     for path in args.protocol:
-        fig = protocol_figures(path, manifest.get("generalizer_kind", ""))
+        fig = protocol_figures(path, manifest.get("display_name", manifest["name"]))
         figures[f"protocol_{fig['site']}"] = fig
-    update_evaluation(args.package, figures)
+    # Figures from an earlier run of the same scripts are replaced, not merged: a stale row
+    # next to a fresh one would read as two measurements of this package.
+    evaluation = {k: v for k, v in manifest.get("evaluation", {}).items()
+                  if not (k.startswith("protocol_") or k == "inference_benchmark")}
+    manifest["evaluation"] = evaluation | figures
+    write_manifest(args.package, manifest)
     return 0
 
 
