@@ -38,7 +38,8 @@ class TransferConfig:
         enhancement and dynamic-range compression at rib scale, and on site_severe the
         classifier called 80% of the normals pneumonia (specificity 0.20); radius 4 gave 0.64,
         radius 2 0.84. With the trained packages radius 4 kept most of that gain (UNIT, site_mono1_dr
-        package on site_severe: AUC 0.902 -> 0.972) while carrying less GAN texture than 2.
+        package on site_severe: AUC 0.883 -> 0.971) while carrying less GAN texture than 2.
+        Reproduce with ``benchmarks/transfer_sweep.py``.
     eps : float
         Regularisation of the local slope towards the global one, in squared intensity units
         of [0, 1] images; larger = closer to one global affine map.
@@ -54,8 +55,9 @@ class TransferConfig:
         detail band itself, as before, called half of every image's real texture noise and cost
         0.02-0.03 SSIM to the truth on the mild and DR profiles.) Gate 3 was chosen on the
         validation split with the perfect-network oracle: SSIM to truth 0.948 / 0.904 / 0.903 /
-        0.807 on site_mild / moderate / mono1_dr / severe, against 0.919 / - / 0.872 / 0.814 with
-        the old estimate at gate 2. 0 keeps all detail.
+        0.807 on site_mild / moderate / mono1_dr / severe (``benchmarks/transfer_sweep.py``),
+        against 0.919 / - / 0.872 / 0.814 with the old estimate at gate 2 (measured with the
+        code before commit a3144e6). 0 keeps all detail.
     """
 
     radius: int = 4
