@@ -89,6 +89,33 @@ def test_main_trains_writes_package_and_resumes(tiny_dirs: tuple[Path, Path], tm
     assert main([*args, "--resume", "--seed", "1"]) == 2
 
 
+def test_local_correlation_scores_structure_not_intensity() -> None:
+    from torch.nn import functional as F
+
+    from training.gan.networks import local_correlation, structure_loss
+
+    gen = torch.Generator().manual_seed(0)
+    x = F.avg_pool2d(torch.randn(1, 1, 72, 72, generator=gen), 3, stride=1) * 3
+    assert float(local_correlation(x, 2.5 * x - 0.4)) > 0.99  # any positive affine map
+    assert float(local_correlation(x, -x)) < -0.99  # an inversion is the worst case
+    blurred = F.avg_pool2d(x, 7, stride=1, padding=3)
+    assert 0.3 < float(local_correlation(x, blurred)) < 0.9
+    assert float(structure_loss(x, blurred, 9)) > float(structure_loss(x, x, 9)) + 0.1
+
+
+@pytest.mark.parametrize("arch", ["cyclegan", "unit"])
+def test_structure_term_is_trained_and_recorded(arch: str, tiny_dirs: tuple[Path, Path]) -> None:
+    torch.set_num_threads(1)
+    cfg = preset_config(arch, "tiny", steps=2, lambda_structure=2.0)
+    assert cfg.hparams.lambda_structure == 2.0
+    assert TrainConfig.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()
+    logs = Trainer(cfg, _data(cfg, tiny_dirs), torch.device("cpu"), 1).step()
+    assert 0.0 <= logs["st"] <= 4.0
+    plain = Trainer(preset_config(arch, "tiny", steps=2), _data(cfg, tiny_dirs),
+                    torch.device("cpu"), 1).step()
+    assert "st" not in plain  # off by default: the paper's objective
+
+
 def test_random_crop_pads_small_images_and_keeps_size() -> None:
     rng = np.random.default_rng(0)
     img = np.random.default_rng(1).random((20, 50), dtype=np.float32)

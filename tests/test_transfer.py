@@ -111,3 +111,55 @@ def test_output_is_clipped_and_checked() -> None:
         TransferConfig(radius=0)
     with pytest.raises(ValueError):
         TransferConfig(noise_gate=-1)
+
+
+def _marked_image() -> tuple[np.ndarray, tuple[slice, slice]]:
+    """Dark air on the left third, anatomy-like texture elsewhere, a burned-in saturated
+    marker (a 40 x 30 px block) in the air."""
+    img = _image((960, 1024))
+    img[:, :300] = 0.03
+    marker = (slice(460, 500), slice(40, 70))
+    img[marker] = 1.0
+    return img, marker
+
+
+def _network_that_erases_the_marker(low_in: np.ndarray) -> np.ndarray:
+    out = 0.7 * low_in + 0.1
+    cols = low_in.shape[1] * 300 // 1024
+    out[:, :cols] = 0.1  # the whole air band drawn flat: the marker is gone
+    return out
+
+
+def test_burned_in_marker_keeps_its_contrast_when_the_network_erases_it() -> None:
+    img, marker = _marked_image()
+    low = resize(img, working_shape(img.shape, 128))
+    low_out = _network_that_erases_the_marker(low)
+    kept = transfer(img, low, low_out, AFFINE)
+    faded = transfer(img, low, low_out, TransferConfig(noise_gate=0, keep_annotations=False))
+    background = float(np.median(kept[300:400, 40:70]))
+    assert float(kept[marker].mean()) > 0.95 and background < 0.15
+    assert float(faded[marker].mean()) < 0.5  # what happened before the guard
+    # Away from the marker the guard changes nothing.
+    np.testing.assert_allclose(kept[:, 400:], faded[:, 400:], atol=1e-6)
+    np.testing.assert_allclose(kept[:300], faded[:300], atol=1e-6)
+
+
+def test_fit_weights_leave_weighted_out_pixels_to_their_neighbours() -> None:
+    low = _image((64, 64))
+    low_out = 0.5 * low + 0.2
+    weight = np.ones_like(low)
+    weight[20:30, 20:30] = 0.0
+    corrupted = low_out.copy()
+    corrupted[20:30, 20:30] = 0.0  # what the weighted fit must not see
+    a, b = fit_local_affine(low, corrupted, TransferConfig(radius=4), weight)
+    a0, b0 = fit_local_affine(low, low_out, TransferConfig(radius=4))
+    naive, _ = fit_local_affine(low, corrupted, TransferConfig(radius=4))
+    # Next to the hidden block the weighted fit still finds the true slope (only the global
+    # slope it shrinks towards moved); the unweighted one follows the corruption.
+    near = (slice(30, 38), slice(20, 30))
+    assert np.abs(a[near] - a0[near]).max() < 0.01
+    assert np.abs(naive[near] - a0[near]).max() > 0.1
+    inside = (slice(22, 28), slice(22, 28))
+    np.testing.assert_allclose(a[inside] + b[inside], 1.0, atol=1e-5)  # max stays max
+    with pytest.raises(ValueError):
+        fit_local_affine(low, low_out, TransferConfig(), weight[:-1])

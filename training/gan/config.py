@@ -28,6 +28,12 @@ class CycleGanConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # times lambda_cycle, as in the paper's Monet/photo experiments
     pool_size: int = 50
+    # Weight of the structure term (not in the paper; 0 = paper objective): 1 - local correlation
+    # between each translation and its source over structure_window boxes at the working size,
+    # i.e. "the output is a local affine map of the input", the model the full-resolution
+    # transfer carries. Meant against GANs that blur a noisy site (see training/gan/README.md).
+    lambda_structure: float = 0.0
+    structure_window: int = 9
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class UnitConfig:
     lambda_cycle_kl: float = 0.1  # lambda_3
     lambda_cycle_recon: float = 100.0  # lambda_4
     weight_decay: float = 1e-4
+    lambda_structure: float = 0.0  # as CycleGanConfig.lambda_structure
+    structure_window: int = 9
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,8 @@ class TrainConfig:
 
 
 def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = None,
-                  preview_every: int = 0, lambda_identity: float | None = None) -> TrainConfig:
+                  preview_every: int = 0, lambda_identity: float | None = None,
+                  lambda_structure: float | None = None) -> TrainConfig:
     """The named preset.
 
     ``full`` is the paper: width 64, 9 blocks (CycleGAN) / 3+1 blocks (UNIT), 256 crops, 200k
@@ -138,6 +147,10 @@ def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = 
     changes: dict[str, Any] = {"preview_every": preview_every}
     if lambda_identity is not None:
         changes["cyclegan"] = replace(cfg.cyclegan, lambda_identity=lambda_identity)
+    if lambda_structure is not None:
+        changes["cyclegan"] = replace(changes.get("cyclegan", cfg.cyclegan),
+                                      lambda_structure=lambda_structure)
+        changes["unit"] = replace(cfg.unit, lambda_structure=lambda_structure)
     if steps is not None:
         changes["steps"] = steps
     return replace(cfg, **changes)

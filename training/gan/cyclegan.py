@@ -12,7 +12,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from training.gan.config import CycleGanConfig
-from training.gan.networks import PatchDiscriminator, ResnetGenerator, init_weights, lsgan_loss
+from training.gan.networks import (PatchDiscriminator, ResnetGenerator, init_weights, lsgan_loss,
+                                  structure_loss)
 
 
 class CycleGenerators(nn.Module):
@@ -72,7 +73,8 @@ class Discriminators(nn.Module):
 def generator_loss(cfg: CycleGanConfig, out: dict[str, torch.Tensor], real_a: torch.Tensor,
                    real_b: torch.Tensor, pred_fake_a: torch.Tensor,
                    pred_fake_b: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Eq. (3): adversarial (LSGAN) + lambda * cycle L1 + 0.5 lambda * identity L1."""
+    """Eq. (3): adversarial (LSGAN) + lambda * cycle L1 + 0.5 lambda * identity L1, plus the
+    optional structure term (``cfg.lambda_structure``)."""
     gan = lsgan_loss(pred_fake_a, True) + lsgan_loss(pred_fake_b, True)
     cyc = F.l1_loss(out["rec_a"].float(), real_a) + F.l1_loss(out["rec_b"].float(), real_b)
     loss = gan + cfg.lambda_cycle * cyc
@@ -81,6 +83,11 @@ def generator_loss(cfg: CycleGanConfig, out: dict[str, torch.Tensor], real_a: to
         idt = F.l1_loss(out["idt_a"].float(), real_a) + F.l1_loss(out["idt_b"].float(), real_b)
         loss = loss + cfg.lambda_cycle * cfg.lambda_identity * idt
         logs["idt"] = float(idt.detach())
+    if cfg.lambda_structure > 0:
+        st = (structure_loss(real_b, out["fake_a"], cfg.structure_window)
+              + structure_loss(real_a, out["fake_b"], cfg.structure_window))
+        loss = loss + cfg.lambda_structure * st
+        logs["st"] = float(st.detach())
     return loss, logs
 
 

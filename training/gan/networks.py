@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 UPSAMPLE_MODES = ("transpose", "resize")
 HEADS = ("tanh", "residual", "affine")
@@ -153,6 +154,32 @@ def lsgan_loss(pred: torch.Tensor, target_real: bool) -> torch.Tensor:
     """Least-squares GAN loss (Mao et al. 2017): mean (D(x) - t)^2, t = 1 real / 0 fake."""
     target = torch.ones_like(pred) if target_real else torch.zeros_like(pred)
     return torch.mean((pred.float() - target.float()) ** 2)
+
+
+def local_correlation(x: torch.Tensor, y: torch.Tensor, window: int = 9,
+                      eps: float = 1e-4) -> torch.Tensor:
+    """Mean local Pearson correlation of ``x`` and ``y`` over ``window``-square boxes, in [-1, 1].
+
+    Invariant to any local affine change of intensity with a positive slope, so it scores
+    whether ``y`` keeps ``x``'s structure while leaving its local brightness and contrast free.
+    Boxes are taken inside the image (no padding); ``eps`` (in [-1, 1] intensity units squared)
+    keeps flat regions such as collimation from dividing by zero.
+    """
+    x, y = x.float(), y.float()
+
+    def box(t: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(t, window, stride=1)
+
+    mx, my = box(x), box(y)
+    vx = (box(x * x) - mx * mx).clamp_min(0)
+    vy = (box(y * y) - my * my).clamp_min(0)
+    cov = box(x * y) - mx * my
+    return torch.mean(cov / torch.sqrt(vx * vy + eps))
+
+
+def structure_loss(source: torch.Tensor, translated: torch.Tensor, window: int) -> torch.Tensor:
+    """``1 - local_correlation``: 0 when the translation is a local affine map of its source."""
+    return 1.0 - local_correlation(source, translated, window)
 
 
 class ImagePool:

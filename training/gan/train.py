@@ -49,6 +49,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=None, help="override the preset's step count")
     p.add_argument("--lambda-identity", type=float, default=None,
                    help="CycleGAN identity weight in units of lambda_cycle (paper and default: 0.5)")
+    p.add_argument("--lambda-structure", type=float, default=None,
+                   help="weight of the optional structure term, 1 - local correlation of each "
+                        "translation with its source (default 0: the paper's objective)")
     p.add_argument("--resume", action="store_true", help="continue from <run-dir>/checkpoint.pt")
     p.add_argument("--preview-every", type=int, default=0, help="write a preview PNG every N steps")
     p.add_argument("--run-dir", type=Path, default=None,
@@ -238,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, device: torch.device, rank: int, world: int) -> int:
     cfg = preset_config(args.arch, args.preset, seed=args.seed, steps=args.steps,
-                        preview_every=args.preview_every, lambda_identity=args.lambda_identity)
+                        preview_every=args.preview_every, lambda_identity=args.lambda_identity,
+                        lambda_structure=args.lambda_structure)
     run_dir = args.run_dir or Path("runs") / args.output.name
     ckpt_path = run_dir / ("checkpoint.pt" if world == 1 else f"checkpoint-rank{rank}.pt")
     state = None

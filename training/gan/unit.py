@@ -22,7 +22,8 @@ from torch.nn import functional as F
 
 from training.gan.config import UnitConfig
 from training.gan.cyclegan import Discriminators
-from training.gan.networks import ResidualBlock, conv_norm_act, init_weights, lsgan_loss, upsample_block
+from training.gan.networks import (ResidualBlock, conv_norm_act, init_weights, lsgan_loss,
+                                  structure_loss, upsample_block)
 
 
 class UnitGenerators(nn.Module):
@@ -102,8 +103,14 @@ def generator_loss(cfg: UnitConfig, out: dict[str, torch.Tensor], real_a: torch.
     cyc = F.l1_loss(out["cyc_a"].float(), real_a) + F.l1_loss(out["cyc_b"].float(), real_b)
     loss = (cfg.lambda_gan * gan + cfg.lambda_kl * kl + cfg.lambda_recon * rec
             + cfg.lambda_cycle_kl * cyc_kl + cfg.lambda_cycle_recon * cyc)
-    return loss, {"G": float(gan.detach()), "kl": float(kl.detach()), "rec": float(rec.detach()),
-                  "cyc": float(cyc.detach())}
+    logs = {"G": float(gan.detach()), "kl": float(kl.detach()), "rec": float(rec.detach()),
+            "cyc": float(cyc.detach())}
+    if cfg.lambda_structure > 0:  # optional, not in the paper: see CycleGanConfig
+        st = (structure_loss(real_b, out["fake_a"], cfg.structure_window)
+              + structure_loss(real_a, out["fake_b"], cfg.structure_window))
+        loss = loss + cfg.lambda_structure * st
+        logs["st"] = float(st.detach())
+    return loss, logs
 
 
 def build(cfg: UnitConfig) -> tuple[UnitGenerators, Discriminators]:

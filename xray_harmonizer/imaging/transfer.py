@@ -19,9 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import uniform_filter
+from scipy.ndimage import maximum_filter, uniform_filter
 
+from xray_harmonizer.imaging.masks import SATURATION_MARGIN
 from xray_harmonizer.imaging.validation import check_image
+
+
+ANNOTATION_SHARE = 0.2  # share of saturated pixels that marks a working pixel as annotation
 
 
 @dataclass(frozen=True)
@@ -58,12 +62,15 @@ class TransferConfig:
         0.807 on site_mild / moderate / mono1_dr / severe (``benchmarks/transfer_sweep.py``),
         against 0.919 / - / 0.872 / 0.814 with the old estimate at gate 2 (measured with the
         code before commit a3144e6). 0 keeps all detail.
+    keep_annotations : bool
+        Leave saturated (burned-in) pixels out of the local fit, see :func:`annotation_weight`.
     """
 
     radius: int = 4
     eps: float = 1e-3
     slope_range: tuple[float, float] = (0.0, 8.0)
     noise_gate: float = 3.0
+    keep_annotations: bool = True
 
     def __post_init__(self) -> None:
         if self.radius < 1 or self.eps <= 0:
@@ -124,13 +131,19 @@ def working_shape(shape: tuple[int, int], working_size: int) -> tuple[int, int]:
 
 
 def fit_local_affine(low_in: np.ndarray, low_out: np.ndarray,
-                     config: TransferConfig = TransferConfig()) -> tuple[np.ndarray, np.ndarray]:
+                     config: TransferConfig = TransferConfig(),
+                     weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``low_out ~ a * low_in + b`` in every box of radius ``config.radius``.
 
     Parameters
     ----------
     low_in, low_out : ndarray, float32, (h, w), [0, 1]
         Network input and output at the working resolution.
+    weight : ndarray, float32, (h, w), [0, 1], optional
+        How much each pixel counts in the fit (default: all 1). Pixels with weight 0 take the
+        map of their neighbourhood instead of imposing their own: :func:`transfer` gives 0 to
+        burned-in annotations, which the network may erase but the output must keep. A box with
+        no weight at all takes the global affine fit.
 
     Returns
     -------
@@ -141,20 +154,80 @@ def fit_local_affine(low_in: np.ndarray, low_out: np.ndarray,
         raise ValueError(f"shape mismatch {low_in.shape} vs {low_out.shape}")
     x = low_in.astype(np.float64)
     y = low_out.astype(np.float64)
+    w = np.ones_like(x) if weight is None else np.clip(weight, 0.0, 1.0).astype(np.float64)
+    if weight is not None and weight.shape != low_in.shape:
+        raise ValueError(f"weight shape {weight.shape} vs {low_in.shape}")
     size = 2 * config.radius + 1
 
     def box(v: np.ndarray) -> np.ndarray:
         return uniform_filter(v, size=size, mode="reflect")
 
+    # The global slope is only the target the local slopes shrink to; from every pixel, so
+    # that annotations change the map near themselves only.
     var_g = x.var()
     a_global = float(((x - x.mean()) * (y - y.mean())).mean() / var_g) if var_g > 1e-12 else 1.0
     a_global = float(np.clip(a_global, *config.slope_range))
-    mx, my = box(x), box(y)
-    cov = box(x * y) - mx * my
-    var = np.maximum(box(x * x) - mx * mx, 0.0)
+    b_global = float(y.mean() - a_global * x.mean())
+    if weight is None:
+        mx, my = box(x), box(y)
+        cov = box(x * y) - mx * my
+        var = np.maximum(box(x * x) - mx * mx, 0.0)
+    else:
+        wsum = box(w)
+        empty = wsum < 1e-3  # the whole box is annotation
+        inv = 1.0 / np.maximum(wsum, 1e-3)
+        mx, my = box(w * x) * inv, box(w * y) * inv
+        cov = box(w * x * y) * inv - mx * my
+        var = np.maximum(box(w * x * x) * inv - mx * mx, 0.0)
     a = np.clip((cov + config.eps * a_global) / (var + config.eps), *config.slope_range)
     b = my - a * mx
-    return box(a).astype(np.float32), box(b).astype(np.float32)
+    if weight is None:
+        return box(a).astype(np.float32), box(b).astype(np.float32)
+    if empty.any():
+        a[empty], b[empty] = a_global, b_global
+    a_s, b_s = box(a), box(b)
+    # Where an annotation sits, keep the smoothed offset (what the background around it shows)
+    # and take the slope that sends the display maximum to itself: a + b = 1. The marker stays
+    # as bright as the reference shows one, whatever the network drew there; set after the
+    # smoothing so that it is not halved by it (around a marker the input is mostly flat, so
+    # the change of slope has little to show).
+    ann = w < 0.5
+    a_s[ann] = np.clip(1.0 - b_s[ann], *config.slope_range)
+    return a_s.astype(np.float32), b_s.astype(np.float32)
+
+
+def annotation_weight(image: np.ndarray, low_shape: tuple[int, int]) -> np.ndarray | None:
+    """Fit weight at the working resolution that leaves burned-in annotations out.
+
+    Laterality markers and text are burned in at the display maximum; a network working at
+    128 px sees a few bright pixels and may erase them, and an unweighted local fit then maps
+    the marker to the (dark) background around it, so the "R" fades. Working-resolution pixels
+    with at least ``ANNOTATION_SHARE`` of their full-resolution pixels saturated (>= 1 - 2/255),
+    and their neighbours, get weight 0, so the marker takes its neighbourhood's map and keeps
+    its contrast.
+
+    Parameters
+    ----------
+    image : ndarray, float32, (H, W), [0, 1]
+    low_shape : (int, int)
+
+    Returns
+    -------
+    ndarray, float32, ``low_shape``, {0, 1}; or None when nothing is saturated.
+    """
+    saturated = image >= 1.0 - SATURATION_MARGIN
+    if not saturated.any():
+        return None
+    mask = Image.fromarray(saturated.view(np.uint8) * np.uint8(255), mode="L")
+    share = np.asarray(mask.resize((int(low_shape[1]), int(low_shape[0])), Image.BOX))
+    # A stroke of text fills a good part of a working-resolution pixel; noise clipped at the
+    # maximum here and there does not, and must not change the anatomy's map. One more pixel
+    # around each marked one covers the marker's anti-aliased edge.
+    marked = share >= ANNOTATION_SHARE * 255
+    if not marked.any():
+        return None
+    touched = maximum_filter(marked, size=3)
+    return (~touched).astype(np.float32)
 
 
 def apply_local_affine(image: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -258,7 +331,8 @@ def transfer(image: np.ndarray, low_in: np.ndarray, low_out: np.ndarray,
     True
     """
     check_image(image)
-    a, b = fit_local_affine(low_in, low_out, config)
+    weight = annotation_weight(image, low_in.shape) if config.keep_annotations else None
+    a, b = fit_local_affine(low_in, low_out, config, weight)
     return _banded(image, low_in, a, b, config.noise_gate)
 
 
