@@ -163,3 +163,21 @@ def test_fit_weights_leave_weighted_out_pixels_to_their_neighbours() -> None:
     np.testing.assert_allclose(a[inside] + b[inside], 1.0, atol=1e-5)  # max stays max
     with pytest.raises(ValueError):
         fit_local_affine(low, low_out, TransferConfig(), weight[:-1])
+
+
+def test_saturated_anatomy_is_not_taken_for_an_annotation() -> None:
+    """Processed images clip bone at the maximum (site_severe: up to 8% of the pixels); the
+    network's map must still apply there. Only the marker in the air is left out of the fit."""
+    from xray_harmonizer.imaging.transfer import annotation_weight
+
+    img, marker = _marked_image()
+    img[300:700, 600:640] = 1.0  # a clipped "spine" inside the body
+    img[200:230, 450:470] = 1.0  # a small clipped fragment, also inside
+    low = resize(img, working_shape(img.shape, 128))
+    weight = annotation_weight(img, low)
+    assert weight is not None
+    scale = low.shape[0] / img.shape[0]
+    r0, c0 = int(480 * scale), int(55 * scale)
+    assert weight[r0, c0] == 0.0  # the marker
+    assert weight[:, int(400 * scale):].min() == 1.0  # nothing inside the body
+    assert annotation_weight(_image((200, 200)) * 0.9, resize(_image((200, 200)), (50, 50))) is None

@@ -76,9 +76,13 @@ def parity(generators: nn.Module, onnx_path: Path, images: list[np.ndarray], mul
     return worst
 
 
-def display_name(arch: str, preset: str, training: dict[str, Any]) -> str:
-    """``CycleGAN (quick, site_severe)``: packages for different sites must not share a name."""
+def display_name(arch: str, preset: str, training: dict[str, Any],
+                 lambda_structure: float = 0.0) -> str:
+    """``CycleGAN (quick, site_severe)``: packages for different sites must not share a name;
+    ``quick+structure`` marks the optional structure term."""
     label = "CycleGAN" if arch == "cyclegan" else "UNIT"
+    if lambda_structure > 0:
+        preset = f"{preset}+structure"
     site = (training.get("data") or {}).get("profile") if isinstance(training, dict) else None
     if isinstance(site, list):  # a many-sites domain B (demo_data with several profiles)
         site = f"{len(site)} site profiles"
@@ -98,7 +102,8 @@ def write_package(out_dir: Path, generators: nn.Module, config: TrainConfig, *,
     arch_name = "cyclegan-resnet" if config.arch == "cyclegan" else "unit"
     manifest: dict[str, Any] = {
         "name": name or out_dir.name,
-        "display_name": display_name(config.arch, config.preset, training),
+        "display_name": display_name(config.arch, config.preset, training,
+                                     config.hparams.lambda_structure),
         "kind": "generalizer",
         "generalizer_kind": config.arch,
         "architecture": {"name": arch_name, "direction": "site_to_reference",

@@ -94,6 +94,22 @@ def body_mask(
     return mask
 
 
+def body_hull(small: np.ndarray, tissue_fraction: float = 0.85) -> np.ndarray:
+    """Steps 2-3 above on an image already at thumbnail size (e.g. a network's working size).
+
+    Parameters
+    ----------
+    small : ndarray, float32, (h, w), [0, 1]
+
+    Returns
+    -------
+    ndarray, bool, (h, w)
+        The body's convex hull; all False when no body is found.
+    """
+    region = _thumbnail_region(ndimage.uniform_filter(small, size=3), tissue_fraction)
+    return np.zeros(small.shape, bool) if region is None else region
+
+
 def _thumbnail_region(small: np.ndarray, tissue_fraction: float) -> np.ndarray | None:
     if small.size < 16 or float(small.max() - small.min()) < 1e-3:
         return None

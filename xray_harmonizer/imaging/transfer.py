@@ -19,13 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import maximum_filter, uniform_filter
+from scipy.ndimage import binary_dilation, find_objects, label, maximum_filter, uniform_filter
 
-from xray_harmonizer.imaging.masks import SATURATION_MARGIN
+from xray_harmonizer.imaging.masks import SATURATION_MARGIN, body_hull
 from xray_harmonizer.imaging.validation import check_image
 
 
-ANNOTATION_SHARE = 0.2  # share of saturated pixels that marks a working pixel as annotation
+# What counts as a burned-in annotation at the working resolution (see annotation_weight).
+ANNOTATION_SHARE = 0.2  # share of saturated full-resolution pixels in a working pixel
+ANNOTATION_MAX_AREA = 0.01  # a marker or label covers at most 1% of the image
+ANNOTATION_MAX_SURROUND = 0.7  # mean level around it; saturated anatomy sits among bright pixels
 
 
 @dataclass(frozen=True)
@@ -196,38 +199,58 @@ def fit_local_affine(low_in: np.ndarray, low_out: np.ndarray,
     return a_s.astype(np.float32), b_s.astype(np.float32)
 
 
-def annotation_weight(image: np.ndarray, low_shape: tuple[int, int]) -> np.ndarray | None:
+def annotation_weight(image: np.ndarray, low_in: np.ndarray) -> np.ndarray | None:
     """Fit weight at the working resolution that leaves burned-in annotations out.
 
     Laterality markers and text are burned in at the display maximum; a network working at
     128 px sees a few bright pixels and may erase them, and an unweighted local fit then maps
-    the marker to the (dark) background around it, so the "R" fades. Working-resolution pixels
-    with at least ``ANNOTATION_SHARE`` of their full-resolution pixels saturated (>= 1 - 2/255),
-    and their neighbours, get weight 0, so the marker takes its neighbourhood's map and keeps
-    its contrast.
+    the marker to the background around it, so the "R" fades. A working-resolution pixel is
+    part of an annotation when at least ``ANNOTATION_SHARE`` of its full-resolution pixels are
+    saturated (>= 1 - 2/255) and its connected group of such pixels is small (at most
+    ``ANNOTATION_MAX_AREA`` of the image), lies mostly outside the body's convex hull
+    (:func:`~xray_harmonizer.imaging.masks.body_hull`) and stands out from a clearly darker
+    surround. Processed images also saturate anatomy (bone and mediastinum, up to 8% of the
+    pixels on the site_severe profile), which must keep the network's map. Annotation pixels and one pixel around them get weight 0.
 
     Parameters
     ----------
     image : ndarray, float32, (H, W), [0, 1]
-    low_shape : (int, int)
+    low_in : ndarray, float32, (h, w), [0, 1]
+        ``image`` at the working resolution.
 
     Returns
     -------
-    ndarray, float32, ``low_shape``, {0, 1}; or None when nothing is saturated.
+    ndarray, float32, (h, w), {0, 1}; or None when there is no annotation.
     """
     saturated = image >= 1.0 - SATURATION_MARGIN
     if not saturated.any():
         return None
+    h, w = low_in.shape
     mask = Image.fromarray(saturated.view(np.uint8) * np.uint8(255), mode="L")
-    share = np.asarray(mask.resize((int(low_shape[1]), int(low_shape[0])), Image.BOX))
-    # A stroke of text fills a good part of a working-resolution pixel; noise clipped at the
-    # maximum here and there does not, and must not change the anatomy's map. One more pixel
-    # around each marked one covers the marker's anti-aliased edge.
-    marked = share >= ANNOTATION_SHARE * 255
+    share = np.asarray(mask.resize((w, h), Image.BOX))
+    labels, n = label(share >= ANNOTATION_SHARE * 255)
+    if n == 0:
+        return None
+    marked = np.zeros((h, w), bool)
+    body = body_hull(low_in)
+    max_area = ANNOTATION_MAX_AREA * h * w
+    for index, box in enumerate(find_objects(labels), start=1):
+        # The component's bounding box grown by 2 px holds the component and its surround.
+        rows = slice(max(box[0].start - 2, 0), min(box[0].stop + 2, h))
+        cols = slice(max(box[1].start - 2, 0), min(box[1].stop + 2, w))
+        component = labels[rows, cols] == index
+        area = int(component.sum())
+        if area > max_area or int(body[rows, cols][component].sum()) * 2 > area:
+            continue
+        surround = binary_dilation(component, iterations=2) & (labels[rows, cols] == 0)
+        if not surround.any():
+            continue
+        level = float(np.mean(low_in[rows, cols][surround]))
+        if level <= ANNOTATION_MAX_SURROUND:
+            marked[rows, cols] |= component
     if not marked.any():
         return None
-    touched = maximum_filter(marked, size=3)
-    return (~touched).astype(np.float32)
+    return (~maximum_filter(marked, size=3)).astype(np.float32)
 
 
 def apply_local_affine(image: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -331,7 +354,7 @@ def transfer(image: np.ndarray, low_in: np.ndarray, low_out: np.ndarray,
     True
     """
     check_image(image)
-    weight = annotation_weight(image, low_in.shape) if config.keep_annotations else None
+    weight = annotation_weight(image, low_in) if config.keep_annotations else None
     a, b = fit_local_affine(low_in, low_out, config, weight)
     return _banded(image, low_in, a, b, config.noise_gate)
 
