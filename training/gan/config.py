@@ -106,7 +106,8 @@ class TrainConfig:
 
 def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = None,
                   preview_every: int = 0, lambda_identity: float | None = None,
-                  lambda_structure: float | None = None) -> TrainConfig:
+                  lambda_structure: float | None = None,
+                  upsample: str | None = None) -> TrainConfig:
     """The named preset.
 
     ``full`` is the paper: width 64, 9 blocks (CycleGAN) / 3+1 blocks (UNIT), 256 crops, 200k
@@ -151,6 +152,11 @@ def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = 
         changes["cyclegan"] = replace(changes.get("cyclegan", cfg.cyclegan),
                                       lambda_structure=lambda_structure)
         changes["unit"] = replace(cfg.unit, lambda_structure=lambda_structure)
+    if upsample is not None:
+        if upsample not in ("resize", "transpose"):
+            raise ValueError(f"upsample must be resize or transpose, got {upsample!r}")
+        changes["cyclegan"] = replace(changes.get("cyclegan", cfg.cyclegan), upsample=upsample)
+        changes["unit"] = replace(changes.get("unit", cfg.unit), upsample=upsample)
     if steps is not None:
         changes["steps"] = steps
     return replace(cfg, **changes)

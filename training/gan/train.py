@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--lambda-structure", type=float, default=None,
                    help="weight of the optional structure term, 1 - local correlation of each "
                         "translation with its source (default 0: the paper's objective)")
+    p.add_argument("--upsample", choices=("resize", "transpose"), default=None,
+                   help="decoder upsampling: resize-conv (quick preset) or transposed conv "
+                        "(the papers; full preset)")
     p.add_argument("--resume", action="store_true", help="continue from <run-dir>/checkpoint.pt")
     p.add_argument("--preview-every", type=int, default=0, help="write a preview PNG every N steps")
     p.add_argument("--run-dir", type=Path, default=None,
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, device: torch.device, rank: int, world: int) -> int:
     cfg = preset_config(args.arch, args.preset, seed=args.seed, steps=args.steps,
                         preview_every=args.preview_every, lambda_identity=args.lambda_identity,
-                        lambda_structure=args.lambda_structure)
+                        lambda_structure=args.lambda_structure, upsample=args.upsample)
     run_dir = args.run_dir or Path("runs") / args.output.name
     ckpt_path = run_dir / ("checkpoint.pt" if world == 1 else f"checkpoint-rank{rank}.pt")
     state = None
