@@ -94,3 +94,24 @@ def test_bundled_packages_harmonize_real_image(path: Path, kermany_dir: Path) ->
     img = read_image(sorted(kermany_dir.glob("*.png"))[0])
     out = g.harmonize(img)
     assert out.shape == img.shape and 0.0 <= out.min() and out.max() <= 1.0
+
+
+@pytest.mark.skipif(not BUNDLED, reason="no bundled GAN packages yet")
+def test_bundled_packages_keep_the_laterality_marker() -> None:
+    """Sample 2 carries a burned-in "R" in the air beside the chest; several networks erase it
+    at 128 px. The output must still show it white on the dark background."""
+    from xray_harmonizer.io.reader import open_image
+
+    img = open_image(REPO / "resources" / "samples"
+                     / "sample2_kermany_pneumonia_site_mono1_dr.dcm").pixels
+    marker = np.zeros(img.shape, bool)
+    marker[:, :60] = img[:, :60] >= 0.999  # the "R" (the collimation edge is at 0.97)
+    assert 200 < marker.sum() < 1000
+    rows = np.flatnonzero(marker.any(axis=1))
+    background = np.zeros(img.shape, bool)
+    background[rows.min():rows.max() + 1, 40:60] = True  # air right of the letter
+    background &= ~marker
+    for path in BUNDLED:
+        out = NeuralGeneralizer(path, use_gpu=False).harmonize(img)
+        letter, air = float(out[marker].mean()), float(np.median(out[background]))
+        assert letter > 0.85 and letter - air > 0.6, (path.name, letter, air)
