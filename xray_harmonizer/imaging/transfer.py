@@ -43,9 +43,9 @@ class TransferConfig:
         ~12% of the image). Chosen on the classifier's validation split with a "perfect network"
         (the truth at the working size): at radius 8 the fit cannot follow vendor multi-scale
         enhancement and dynamic-range compression at rib scale, and on site_severe the
-        classifier called 80% of the normals pneumonia (specificity 0.20); radius 4 gave 0.64,
-        radius 2 0.84. With the trained packages radius 4 kept most of that gain (UNIT, site_mono1_dr
-        package on site_severe: AUC 0.883 -> 0.971) while carrying less GAN texture than 2.
+        classifier called 80% of the normals pneumonia (specificity 0.20); radius 4 gave 0.66,
+        radius 2 0.86. With the trained packages radius 4 kept most of that gain (UNIT, site_mono1_dr
+        package on site_severe: AUC 0.892 -> 0.975) while carrying less GAN texture than 2.
         Reproduce with ``benchmarks/transfer_sweep.py``.
     eps : float
         Regularisation of the local slope towards the global one, in squared intensity units
