@@ -116,6 +116,25 @@ def test_structure_term_is_trained_and_recorded(arch: str, tiny_dirs: tuple[Path
     assert "st" not in plain  # off by default: the paper's objective
 
 
+@pytest.mark.parametrize("arch", ["cyclegan", "unit"])
+def test_discriminator_norm_and_upsampling_options(arch: str,
+                                                   tiny_dirs: tuple[Path, Path]) -> None:
+    from torch import nn
+
+    torch.set_num_threads(1)
+    cfg = preset_config(arch, "tiny", steps=2, d_norm="none", upsample="transpose")
+    assert cfg.hparams.d_norm == "none" and cfg.hparams.upsample == "transpose"
+    trainer = Trainer(cfg, _data(cfg, tiny_dirs), torch.device("cpu"), 1)
+    assert not any(isinstance(m, nn.InstanceNorm2d) for m in trainer.discs.modules())
+    assert any(isinstance(m, nn.ConvTranspose2d) for m in trainer.gens.modules())
+    assert all(np.isfinite(v) for v in trainer.step().values())
+    with pytest.raises(ValueError):
+        preset_config(arch, "tiny", upsample="bilinear")
+    with pytest.raises(ValueError):
+        Trainer(preset_config(arch, "tiny", d_norm="batch"), _data(cfg, tiny_dirs),
+                torch.device("cpu"), 1)
+
+
 def test_random_crop_pads_small_images_and_keeps_size() -> None:
     rng = np.random.default_rng(0)
     img = np.random.default_rng(1).random((20, 50), dtype=np.float32)

@@ -25,6 +25,8 @@ class CycleGanConfig:
     d_downsample: int = 1
     # Std of Gaussian instance noise added to every discriminator input, in [-1, 1] units.
     d_input_noise: float = 0.0
+    # "instance" (paper) or "none": see networks.PatchDiscriminator.
+    d_norm: str = "instance"
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # times lambda_cycle, as in the paper's Monet/photo experiments
     pool_size: int = 50
@@ -48,6 +50,7 @@ class UnitConfig:
     d_width: int = 64
     d_layers: int = 3
     d_input_noise: float = 0.0  # as CycleGanConfig.d_input_noise
+    d_norm: str = "instance"  # as CycleGanConfig.d_norm
     lambda_gan: float = 10.0  # lambda_0
     lambda_kl: float = 0.1  # lambda_1
     lambda_recon: float = 100.0  # lambda_2
@@ -107,7 +110,7 @@ class TrainConfig:
 def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = None,
                   preview_every: int = 0, lambda_identity: float | None = None,
                   lambda_structure: float | None = None,
-                  upsample: str | None = None) -> TrainConfig:
+                  upsample: str | None = None, d_norm: str | None = None) -> TrainConfig:
     """The named preset.
 
     ``full`` is the paper: width 64, 9 blocks (CycleGAN) / 3+1 blocks (UNIT), 256 crops, 200k
@@ -157,6 +160,9 @@ def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = 
             raise ValueError(f"upsample must be resize or transpose, got {upsample!r}")
         changes["cyclegan"] = replace(changes.get("cyclegan", cfg.cyclegan), upsample=upsample)
         changes["unit"] = replace(changes.get("unit", cfg.unit), upsample=upsample)
+    if d_norm is not None:
+        changes["cyclegan"] = replace(changes.get("cyclegan", cfg.cyclegan), d_norm=d_norm)
+        changes["unit"] = replace(changes.get("unit", cfg.unit), d_norm=d_norm)
     if steps is not None:
         changes["steps"] = steps
     return replace(cfg, **changes)

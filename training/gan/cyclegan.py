@@ -52,10 +52,12 @@ class Discriminators(nn.Module):
     """``D_A`` (real vs fake reference) and ``D_B`` (real vs fake site) in one module."""
 
     def __init__(self, width: int, n_layers: int, downsample: int = 1,
-                 input_noise: float = 0.0) -> None:
+                 input_noise: float = 0.0, norm: str = "instance") -> None:
         super().__init__()
-        self.d_a = PatchDiscriminator(width, n_layers)
-        self.d_b = PatchDiscriminator(width, n_layers)
+        if norm not in ("instance", "none"):
+            raise ValueError(f"discriminator norm must be instance or none, got {norm!r}")
+        self.d_a = PatchDiscriminator(width, n_layers, norm == "instance")
+        self.d_b = PatchDiscriminator(width, n_layers, norm == "instance")
         self.downsample = downsample
         self.input_noise = input_noise
         init_weights(self)
@@ -93,4 +95,4 @@ def generator_loss(cfg: CycleGanConfig, out: dict[str, torch.Tensor], real_a: to
 
 def build(cfg: CycleGanConfig) -> tuple[CycleGenerators, Discriminators]:
     return CycleGenerators(cfg), Discriminators(cfg.d_width, cfg.d_layers, cfg.d_downsample,
-                                                cfg.d_input_noise)
+                                                cfg.d_input_noise, cfg.d_norm)

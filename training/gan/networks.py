@@ -122,17 +122,24 @@ class ResnetGenerator(nn.Module):
 
 class PatchDiscriminator(nn.Module):
     """PatchGAN: ``C(w)-C(2w)-C(4w)-C(8w)`` then a 1-channel 4x4 conv (70x70 receptive field at
-    ``n_layers=3``); no norm on the first layer, LeakyReLU 0.2, raw scores (LSGAN)."""
+    ``n_layers=3``); no norm on the first layer, LeakyReLU 0.2, raw scores (LSGAN).
 
-    def __init__(self, width: int = 64, n_layers: int = 3) -> None:
+    ``norm=False`` drops the instance norms, which normalise every feature map per image and
+    so may let D discount a global brightness or contrast offset, what a site shift mostly is
+    (an option, tried in training/gan/README.md).
+    """
+
+    def __init__(self, width: int = 64, n_layers: int = 3, norm: bool = True) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
         c = width
         for i in range(1, n_layers + 1):
             c_next = width * min(2 ** i, 8)
             stride = 2 if i < n_layers else 1
-            layers += [nn.Conv2d(c, c_next, 4, stride, 1), nn.InstanceNorm2d(c_next),
-                       nn.LeakyReLU(0.2, inplace=True)]
+            layers.append(nn.Conv2d(c, c_next, 4, stride, 1))
+            if norm:
+                layers.append(nn.InstanceNorm2d(c_next))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
             c = c_next
         layers.append(nn.Conv2d(c, 1, 4, 1, 1))
         self.model = nn.Sequential(*layers)

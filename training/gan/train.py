@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--upsample", choices=("resize", "transpose"), default=None,
                    help="decoder upsampling: resize-conv (quick preset) or transposed conv "
                         "(the papers; full preset)")
+    p.add_argument("--d-norm", choices=("instance", "none"), default=None,
+                   help="discriminator normalisation (paper and default: instance)")
     p.add_argument("--resume", action="store_true", help="continue from <run-dir>/checkpoint.pt")
     p.add_argument("--preview-every", type=int, default=0, help="write a preview PNG every N steps")
     p.add_argument("--run-dir", type=Path, default=None,
@@ -245,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, device: torch.device, rank: int, world: int) -> int:
     cfg = preset_config(args.arch, args.preset, seed=args.seed, steps=args.steps,
                         preview_every=args.preview_every, lambda_identity=args.lambda_identity,
-                        lambda_structure=args.lambda_structure, upsample=args.upsample)
+                        lambda_structure=args.lambda_structure, upsample=args.upsample,
+                        d_norm=args.d_norm)
     run_dir = args.run_dir or Path("runs") / args.output.name
     ckpt_path = run_dir / ("checkpoint.pt" if world == 1 else f"checkpoint-rank{rank}.pt")
     state = None

@@ -115,4 +115,4 @@ def generator_loss(cfg: UnitConfig, out: dict[str, torch.Tensor], real_a: torch.
 
 def build(cfg: UnitConfig) -> tuple[UnitGenerators, Discriminators]:
     return UnitGenerators(cfg), Discriminators(cfg.d_width, cfg.d_layers,
-                                               input_noise=cfg.d_input_noise)
+                                               input_noise=cfg.d_input_noise, norm=cfg.d_norm)
