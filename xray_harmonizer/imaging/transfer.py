@@ -66,7 +66,8 @@ class TransferConfig:
         against 0.919 / - / 0.872 / 0.814 with the old estimate at gate 2 (measured with the
         code before commit a3144e6). 0 keeps all detail.
     keep_annotations : bool
-        Leave saturated (burned-in) pixels out of the local fit, see :func:`annotation_weight`.
+        Leave burned-in markers and text out of the local fit and keep them at the display
+        maximum, see :func:`annotation_weight`.
     """
 
     radius: int = 4
@@ -210,7 +211,8 @@ def annotation_weight(image: np.ndarray, low_in: np.ndarray) -> np.ndarray | Non
     ``ANNOTATION_MAX_AREA`` of the image), lies mostly outside the body's convex hull
     (:func:`~xray_harmonizer.imaging.masks.body_hull`) and stands out from a clearly darker
     surround. Processed images also saturate anatomy (bone and mediastinum, up to 8% of the
-    pixels on the site_severe profile), which must keep the network's map. Annotation pixels and one pixel around them get weight 0.
+    pixels on the site_severe profile), which must keep the network's map. Annotation pixels
+    and one pixel around them get weight 0.
 
     Parameters
     ----------
