@@ -148,21 +148,15 @@ def preset_config(arch: str, preset: str, *, seed: int = 0, steps: int | None = 
                             d_width=4, d_layers=2))
     else:
         raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
-    changes: dict[str, Any] = {"preview_every": preview_every}
-    if lambda_identity is not None:
-        changes["cyclegan"] = replace(cfg.cyclegan, lambda_identity=lambda_identity)
-    if lambda_structure is not None:
-        changes["cyclegan"] = replace(changes.get("cyclegan", cfg.cyclegan),
-                                      lambda_structure=lambda_structure)
-        changes["unit"] = replace(cfg.unit, lambda_structure=lambda_structure)
-    if upsample is not None:
-        if upsample not in ("resize", "transpose"):
-            raise ValueError(f"upsample must be resize or transpose, got {upsample!r}")
-        changes["cyclegan"] = replace(changes.get("cyclegan", cfg.cyclegan), upsample=upsample)
-        changes["unit"] = replace(changes.get("unit", cfg.unit), upsample=upsample)
-    if d_norm is not None:
-        changes["cyclegan"] = replace(changes.get("cyclegan", cfg.cyclegan), d_norm=d_norm)
-        changes["unit"] = replace(changes.get("unit", cfg.unit), d_norm=d_norm)
+    if upsample is not None and upsample not in ("resize", "transpose"):
+        raise ValueError(f"upsample must be resize or transpose, got {upsample!r}")
+    # Overrides shared by both architectures' hyper-parameters; None = keep the preset's.
+    shared = {k: v for k, v in (("lambda_structure", lambda_structure), ("upsample", upsample),
+                                ("d_norm", d_norm)) if v is not None}
+    cycle = dict(shared, **({} if lambda_identity is None else {"lambda_identity": lambda_identity}))
+    changes: dict[str, Any] = {"preview_every": preview_every,
+                               "cyclegan": replace(cfg.cyclegan, **cycle),
+                               "unit": replace(cfg.unit, **shared)}
     if steps is not None:
         changes["steps"] = steps
     return replace(cfg, **changes)
