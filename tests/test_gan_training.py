@@ -79,7 +79,9 @@ def test_main_trains_writes_package_and_resumes(tiny_dirs: tuple[Path, Path], tm
     pkg = load_package(out)
     assert pkg.manifest["training"]["steps"] == 4
     assert pkg.manifest["export"]["parity_max_abs_diff"] <= 1e-3
-    assert pkg.manifest["reference_site"] == "kermany-pediatric"
+    # No --reference-id and no profile in the folder: the id comes from the folder ("ref" is
+    # generic, so the folder above names it); it was a constant, kermany-pediatric, before.
+    assert pkg.manifest["reference_site"] == f"{tiny_dirs[0].parent.name}-ref"
     assert (run / "checkpoint.pt").is_file() and (run / "previews" / "step000002.png").is_file()
     # A resumed run that has nothing left to do re-exports the same weights.
     first_hash = pkg.content_hash
@@ -186,3 +188,50 @@ def test_ddp_two_cpu_processes_gloo(tiny_dirs: tuple[Path, Path], tmp_path: Path
     for k in s0["gens"]:  # ...yet the averaged gradients kept the replicas identical
         torch.testing.assert_close(s0["gens"][k], s1["gens"][k], rtol=0, atol=0)
     assert (tmp_path / "pkg" / "manifest.json").is_file()
+
+
+def test_reference_id_comes_from_option_profile_or_folder(tmp_path: Path) -> None:
+    """Every package used to claim kermany-pediatric whatever --reference was (a wrong label in
+    the chooser for a site trained against another reference)."""
+    from training.gan.export import reference_id
+    from xray_harmonizer.reference.profile import load_profile
+
+    site_a = tmp_path / "hospital-a"
+    site_a.mkdir()
+    assert reference_id(site_a) == "hospital-a"
+    assert reference_id(site_a, "hospital-a-2026") == "hospital-a-2026"
+    (tmp_path / "hospital-b" / "reference").mkdir(parents=True)
+    assert reference_id(tmp_path / "hospital-b" / "reference") == "hospital-b-reference"
+    load_profile().save(site_a / "profile.json")  # a folder that carries its profile
+    assert reference_id(site_a) == "kermany-pediatric"
+
+
+def test_ctrl_c_prints_the_resume_command_without_traceback(tiny_dirs: tuple[Path, Path],
+                                                            tmp_path: Path) -> None:
+    """Ctrl+C in train generalizer printed a traceback and no hint that --resume continues."""
+    import json
+    import signal
+    import time
+
+    events = tmp_path / "events.jsonl"
+    cmd = [sys.executable, "-m", "xray_harmonizer.cli", "train", "generalizer",
+           "--arch", "cyclegan", "--reference", str(tiny_dirs[0]), "--site", str(tiny_dirs[1]),
+           "-o", str(tmp_path / "pkg"), "--preset", "tiny", "--steps", "100000", "--device",
+           "cpu", "--run-dir", str(tmp_path / "run"), "--no-progress", "--events", str(events)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if events.is_file() and '"checkpoint"' in events.read_text():
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if "--resume" in ln]
+    assert len(lines) == 1 and lines[0].startswith("interrupted; continue with: xray-harmonizer "
+                                                   "train generalizer --arch cyclegan")
+    kinds = [json.loads(ln)["event"] for ln in events.read_text().splitlines()]
+    assert kinds[0] == "start" and kinds[-1] == "interrupted"
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()

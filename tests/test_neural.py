@@ -28,7 +28,8 @@ def package(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     torch.manual_seed(0)
     gens, _ = (cyclegan if request.param == "cyclegan" else unit).build(cfg.hparams)  # type: ignore[arg-type]
     out = tmp_path_factory.mktemp(f"{request.param}-pkg")
-    write_package(out, gens.eval(), cfg, training={"note": "untrained, for tests"}, parity_images=[])
+    write_package(out, gens.eval(), cfg, training={"note": "untrained, for tests"}, parity_images=[],
+                  reference_site="kermany-pediatric")
     return out
 
 

@@ -23,7 +23,26 @@ from training.gan.config import TrainConfig
 log = logging.getLogger(__name__)
 
 ENTRYPOINT = "generator.onnx"
-REFERENCE_SITE = "kermany-pediatric"
+# Folder names that say nothing about which site a reference folder holds (demo_data's
+# ``reference/``, split_site's ``train/``): the id is then taken from the folder above.
+_GENERIC_FOLDERS = {"reference", "ref", "train", "test", "images", "png", "dicom", "data"}
+
+
+def reference_id(folder: Path, explicit: str | None = None) -> str:
+    """The reference site's id for the manifest: ``explicit`` (``--reference-id``), else the
+    ``site_id`` of a reference profile (``profile.json``) saved in the folder, else the folder's
+    name (the name of the folder above when the folder's own name is generic, see above)."""
+    if explicit:
+        return explicit
+    folder = Path(folder).resolve()
+    profile = folder / "profile.json"
+    if profile.is_file():
+        from xray_harmonizer.reference.profile import load_profile
+
+        return load_profile(profile).site_id
+    if folder.name.lower() in _GENERIC_FOLDERS and folder.parent.name:
+        return f"{folder.parent.name}-{folder.name}"
+    return folder.name
 
 
 class SiteToReference(nn.Module):
@@ -91,8 +110,9 @@ def display_name(arch: str, preset: str, training: dict[str, Any],
 
 def write_package(out_dir: Path, generators: nn.Module, config: TrainConfig, *,
                   training: dict[str, Any], parity_images: list[np.ndarray],
-                  name: str | None = None) -> dict[str, Any]:
-    """Export ONNX, check parity and write ``manifest.json`` into ``out_dir``."""
+                  reference_site: str, name: str | None = None) -> dict[str, Any]:
+    """Export ONNX, check parity and write ``manifest.json`` into ``out_dir``; ``reference_site``
+    is the id of domain A (see :func:`reference_id`)."""
     from xray_harmonizer.models.package import write_manifest
 
     out_dir = Path(out_dir)
@@ -112,7 +132,7 @@ def write_package(out_dir: Path, generators: nn.Module, config: TrainConfig, *,
         "input": {"working_size": config.working_size, "multiple": multiple,
                   "normalisation": "zero_one", "layout": "NCHW, C=1", "padding": "reflect",
                   "tensor": "image", "output": "harmonized"},
-        "reference_site": REFERENCE_SITE,
+        "reference_site": reference_site,
         "entrypoint": ENTRYPOINT,
         "training": {**training, "config": config.to_dict()},
         "export": {"onnx_opset": 17, "parity_max_abs_diff": diff,
@@ -168,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parity-dir", type=Path, default=None, help="images for the parity check")
     p.add_argument("--data-info", type=Path, default=None)
     p.add_argument("--name", default=None)
+    p.add_argument("--reference-id", required=True,
+                   help="id of the reference site the checkpoint maps to (e.g. kermany-pediatric)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
@@ -181,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_info is not None:
         training["data"] = data_summary(args.data_info)
     write_package(args.output, gens.eval(), config, training=training, parity_images=images,
-                  name=args.name)
+                  reference_site=args.reference_id, name=args.name)
     return 0
 
 

@@ -28,8 +28,10 @@ from torch import nn
 
 from training.gan import cyclegan, unit
 from training.gan.config import ARCHS, PRESETS, TrainConfig, preset_config
-from training.gan.data import UnpairedCrops, list_images, load_folder
+from training.gan.data import UnpairedCrops, list_images, load_folder, read_image
+from training.gan.events import EventLog, translate_preview
 from training.gan.networks import ImagePool, lsgan_loss
+from xray_harmonizer.imaging.transfer import resize, working_shape
 
 log = logging.getLogger("training.gan")
 
@@ -40,6 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--arch", choices=ARCHS, required=True)
     p.add_argument("--reference", type=Path, required=True,
                    help="folder of reference-site images (unlabeled)")
+    p.add_argument("--reference-id", default=None,
+                   help="id of the reference site written into the package (default: the "
+                        "site_id of REFERENCE/profile.json, else the folder's name)")
     p.add_argument("--site", type=Path, required=True, help="folder of new-site images (unlabeled)")
     p.add_argument("-o", "--output", type=Path, required=True, help="model package folder to write")
     p.add_argument("--preset", choices=PRESETS, default="quick")
@@ -67,6 +72,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="JSON describing the data (e.g. demo_data's split.json); its scalar "
                         "fields go into the manifest's training.data")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--events", type=Path, default=None,
+                   help="append progress as JSON lines to this file (see training/gan/events.py)")
+    p.add_argument("--preview-image", type=Path, default=None,
+                   help="with --preview-every: also write this (held-out) site image translated "
+                        "by the current weights, next to the events file")
     return p.parse_args(argv)
 
 
@@ -239,6 +249,16 @@ def main(argv: list[str] | None = None) -> int:
     rank, world = setup_distributed(device)
     try:
         return _run(args, device, rank, world)
+    except KeyboardInterrupt:
+        # Ctrl+C: one line saying how to continue, no traceback. The last checkpoint (written
+        # atomically every checkpoint_every steps) is intact; --resume continues from it.
+        if rank == 0:
+            cmd = ["xray-harmonizer", "train", "generalizer", *args.argv]
+            if "--resume" not in cmd:
+                cmd.append("--resume")
+            print(f"\ninterrupted; continue with: {' '.join(shlex.quote(a) for a in cmd)}",
+                  file=sys.stderr)
+        return 130
     finally:
         if world > 1:
             dist.destroy_process_group()
@@ -265,6 +285,28 @@ def _run(args: argparse.Namespace, device: torch.device, rank: int, world: int) 
         trainer.load(state)
         if rank == 0:
             log.info("resumed at step %d", trainer.step_index)
+    events = EventLog(args.events if rank == 0 else None)
+    events.emit("start", step=trainer.step_index, steps=cfg.steps, device=str(device),
+                resumed=state is not None)
+    held_out = None
+    if args.preview_image is not None and rank == 0:
+        img = read_image(args.preview_image)
+        held_out = resize(img, working_shape(img.shape, cfg.working_size))
+    try:
+        _loop(args, cfg, trainer, run_dir, ckpt_path, rank, events, held_out)
+    except KeyboardInterrupt:
+        events.emit("interrupted", step=trainer.step_index,
+                    checkpoint_step=trainer.step_index // cfg.checkpoint_every
+                    * cfg.checkpoint_every)
+        raise
+    if rank == 0:
+        _package(args, trainer, ref, site, world)
+        events.emit("done", step=trainer.step_index, package=str(args.output))
+    return 0
+
+
+def _loop(args: argparse.Namespace, cfg: TrainConfig, trainer: Trainer, run_dir: Path,
+          ckpt_path: Path, rank: int, events: EventLog, held_out: np.ndarray | None) -> None:
     progress = None
     if rank == 0 and not args.no_progress:
         from tqdm import tqdm
@@ -279,20 +321,24 @@ def _run(args: argparse.Namespace, device: torch.device, rank: int, world: int) 
         if progress is not None:
             progress.update(1)
             progress.set_postfix({k: f"{v:.3f}" for k, v in logs.items()}, refresh=False)
+        events.step(i, cfg.steps, logs, trainer.train_seconds)
         if rank == 0 and cfg.preview_every and i % cfg.preview_every == 0:
             write_preview(trainer, run_dir / "previews" / f"step{i:06d}.png")
+            if held_out is not None:
+                path = run_dir / "previews" / f"heldout-step{i:06d}.png"
+                events.emit("preview", step=i,
+                            path=str(translate_preview(trainer.gens, held_out, trainer.device,
+                                                       path)))
         if i % cfg.checkpoint_every == 0 or i == cfg.steps:
             save_checkpoint(trainer, ckpt_path)
+            events.emit("checkpoint", step=i)
     if progress is not None:
         progress.close()
-    if rank == 0:
-        _package(args, trainer, ref, site, world)
-    return 0
 
 
 def _package(args: argparse.Namespace, trainer: Trainer, ref: list[np.ndarray],
              site: list[np.ndarray], world: int) -> None:
-    from training.gan.export import data_summary, write_package
+    from training.gan.export import data_summary, reference_id, write_package
 
     training = {
         "reference_data": {"folder": str(args.reference), "images": len(ref),
@@ -309,7 +355,8 @@ def _package(args: argparse.Namespace, trainer: Trainer, ref: list[np.ndarray],
         training["data"] = data_summary(args.data_info)
     trainer.gens.eval()
     write_package(args.output, trainer.gens.cpu(), trainer.cfg, training=training,
-                  parity_images=site[:4], name=args.name)
+                  parity_images=site[:4], name=args.name,
+                  reference_site=reference_id(args.reference, args.reference_id))
 
 
 if __name__ == "__main__":
