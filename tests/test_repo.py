@@ -23,3 +23,12 @@ def test_ci_runs_the_readme_test_command():
 def test_readme_run_command_installs_and_starts_the_app():
     commands = _readme_commands()
     assert any(c.startswith("pip install") and c.endswith("xray-harmonizer") for c in commands)
+
+
+def test_ci_runs_the_readme_headless_command():
+    """Catches the README's headless app command rotting: CI must run it verbatim."""
+    headless = [c for c in _readme_commands()
+                if c.startswith("pip install") and "xray-harmonizer harmonize" in c]
+    assert headless, "README gives no headless command"
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    assert headless[0] in ci

@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 EXIT_OK, EXIT_SOME_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -33,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("pydicom").setLevel(logging.CRITICAL)
     if not argv or argv[0] not in COMMANDS + ("-h", "--help", "--version"):
+        not_paths = [a for a in argv if not Path(a).exists()]
+        if not_paths:  # a mistyped command must not open (and crash) a window
+            print(f"error: {not_paths[0]!r} is neither a command ({', '.join(COMMANDS)}) nor an "
+                  "existing file or folder; see xray-harmonizer --help", file=sys.stderr)
+            return EXIT_USAGE
         return _run_gui(argv)
     parser = _build_parser()
     if argv[0] == "train":
@@ -90,6 +94,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _run_gui(paths: list[str]) -> int:
+    from xray_harmonizer.gui.display_check import display_problem
+
+    problem = display_problem()
+    if problem is not None:  # Qt would abort the process (core dump) with a misleading message
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     from xray_harmonizer.gui.app import run
 
     return int(run(paths))
@@ -149,9 +159,8 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
 
     from xray_harmonizer.io import open_study
     from xray_harmonizer.io.errors import StudyError
+    from xray_harmonizer.analysis import harmonize_and_measure, prepare
     from xray_harmonizer.io.export import output_path_for, write_derived_dicom, write_png16
-    from xray_harmonizer.imaging.masks import body_mask
-    from xray_harmonizer.metrics.ssim import ssim
     from xray_harmonizer.reference.profile import ProfileError, load_profile
 
     try:
@@ -168,10 +177,11 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     ext = ".dcm" if args.format == "dcm" else ".png"
     suffix = f"_harmonized_{generalizer.kind}"  # outputs of different methods sit side by side
     for image in tqdm(images, desc="harmonize", unit="img", disable=True if len(images) < 2 else None, file=sys.stderr):
-        start = time.perf_counter()
         try:
-            out = generalizer.harmonize(image.pixels)
-            elapsed = time.perf_counter() - start
+            # The one harmonize-and-measure path (also the GUI's and the protocol's).
+            result = harmonize_and_measure(prepare(image.pixels), generalizer, profile, None,
+                                           with_map=False)
+            out = result.harmonized
             target = _unique(output_path_for(image, args.output, suffix=suffix, ext=ext), used)
             if args.format == "dcm":
                 write_derived_dicom(out, image, target, generalizer_name=generalizer.name,
@@ -181,14 +191,12 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
         except StudyError as exc:
             errors.append(exc)
             continue
-        # Before and after are measured over the same region: the input's body mask.
-        region = body_mask(image.pixels)
         record = {
             "input": str(image.meta.source), "output": str(target),
-            "generalizer": generalizer.name, "ssim_to_input": round(ssim(out, image.pixels), 4),
-            "w1_before": round(_w1_to_profile(image.pixels, region, profile), 4),
-            "w1_after": round(_w1_to_profile(out, region, profile), 4),
-            "time_ms": round(elapsed * 1000, 1),
+            "generalizer": generalizer.name, "ssim_to_input": round(result.ssim, 4),
+            "w1_before": round(result.w1_original, 4),
+            "w1_after": round(result.w1_harmonized, 4),
+            "time_ms": round(result.timings["harmonize"] * 1000, 1),
         }
         if args.json:
             print(json.dumps(record))
@@ -217,14 +225,6 @@ def _choose_generalizer(args: argparse.Namespace, profile):
 
     generalizers, _ = discover_generalizers(profile)
     return select_generalizer(generalizers, args.method)
-
-
-def _w1_to_profile(pixels, region, profile) -> float:
-    from xray_harmonizer.metrics.distances import wasserstein1
-    from xray_harmonizer.metrics.histograms import quantile_function
-
-    return wasserstein1(quantile_function(pixels, profile.levels, region),
-                        profile.body_quantiles, profile.levels)
 
 
 def _unique(path: Path, used: set[Path]) -> Path:
