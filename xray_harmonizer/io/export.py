@@ -47,6 +47,16 @@ _DROPPED = (
     "BluePaletteColorLookupTableDescriptor", "RedPaletteColorLookupTableData",
     "GreenPaletteColorLookupTableData", "BluePaletteColorLookupTableData",
 )
+# Digital X-Ray / Mammography / Intra-oral Image Storage: 1.2.840.10008.5.1.4.1.1.1.{1,2,3}[.1]
+_DX_PREFIX = "1.2.840.10008.5.1.4.1.1.1."
+_DX_PRESENTATION_DOTS = _DX_PREFIX.count(".")  # "...1.1.1.1": 10 dots
+# Type 2 attributes of the Patient, General Study, General Equipment and General Image modules,
+# which every image IOD we write includes: present (empty when unknown) so dciodvfy finds no
+# "missing Type 2" error even when the source omitted them.
+_TYPE2 = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+    "ReferringPhysicianName", "StudyID", "AccessionNumber", "Manufacturer",
+)
 
 
 def output_path_for(
@@ -109,7 +119,18 @@ def write_derived_dicom(
     data = to_uint16(pixels)
     target = _check_target(path, source)
     src = source.meta.dataset if isinstance(source.meta.dataset, Dataset) else None
-    ds = _derived_from(src, source, data.shape) if src is not None else _secondary_capture(source)
+    if src is not None:
+        ds = _derived_from(src, source, data.shape, series_key=(generalizer_name, model_hash or ""))
+    else:
+        ds = _secondary_capture(source)
+    for keyword in _TYPE2:
+        if keyword not in ds:
+            setattr(ds, keyword, "")
+    if "InstanceNumber" not in ds:
+        ds.InstanceNumber = 1
+    if "PatientOrientation" not in ds and not _is_dx_family(ds):
+        # Type 2C in General Image for images without patient coordinates (Type 1C in DX).
+        ds.PatientOrientation = ""
     _set_pixels(ds, data)
     ds.ImageType = ["DERIVED", "SECONDARY"]
     hash_text = f"model sha256 {model_hash}" if model_hash else "no model file"
@@ -134,7 +155,8 @@ def to_uint16(pixels: np.ndarray) -> np.ndarray:
     return np.round(np.clip(pixels, 0.0, 1.0) * 65535.0).astype(np.uint16)
 
 
-def _derived_from(src: Dataset, source: XrayImage, shape: tuple[int, ...]) -> Dataset:
+def _derived_from(src: Dataset, source: XrayImage, shape: tuple[int, ...],
+                  series_key: tuple[str, str]) -> Dataset:
     ds = copy.deepcopy(src)
     ds.remove_private_tags()  # vendor blobs may describe the original pixels
     for keyword in _DROPPED:
@@ -142,19 +164,36 @@ def _derived_from(src: Dataset, source: XrayImage, shape: tuple[int, ...]) -> Da
             delattr(ds, keyword)
     for tag in [t for t in ds.keys() if 0x6000 <= t.group <= 0x60FF and t.group % 2 == 0]:
         del ds[tag]  # overlays belong to the original pixels
-    if "PresentationLUTShape" in ds:
-        ds.PresentationLUTShape = "IDENTITY"  # MONOCHROME2 now
-    if shape != source.shape:
-        for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
-            if keyword in ds:
-                delattr(ds, keyword)
+    if "PresentationLUTShape" in ds or _is_dx_family(ds):
+        ds.PresentationLUTShape = "IDENTITY"  # MONOCHROME2 now (Type 1 in DX)
+    if any(k in src for k in ("RescaleSlope", "RescaleIntercept")) or _is_dx_family(ds):
+        # Type 1 in CR and DX: the stored values are the presentation values, so identity.
+        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = "0", "1", "US"
+    if "PixelIntensityRelationship" in src:
+        # Type 1 in DX; the relationship (LIN/LOG) survives a monotone remap, and in
+        # MONOCHROME2 a higher value means less X-ray intensity (sign -1, PS3.3 C.8.11.3.1.2).
+        ds.PixelIntensityRelationship = src.PixelIntensityRelationship
+        ds.PixelIntensityRelationshipSign = -1
+    if _is_dx_family(ds):
+        # The harmonized image is for presentation: a "For Processing" DX/MG/IO class becomes
+        # its "For Presentation" sibling (same UID less the final ".1").
+        if str(ds.SOPClassUID).count(".") == _DX_PRESENTATION_DOTS + 1:
+            ds.SOPClassUID = str(ds.SOPClassUID).rsplit(".", 1)[0]
+        ds.PresentationIntentType = "FOR PRESENTATION"
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        # A resized image has other spacing; a zero spacing (RG1's is 0, 0) is invalid (dciodvfy).
+        if keyword in ds and (shape != source.shape or not _positive_pair(ds[keyword].value)):
+            delattr(ds, keyword)
     source_ref = Dataset()
     source_ref.ReferencedSOPClassUID = src.get("SOPClassUID", SecondaryCaptureImageStorage)
     source_ref.ReferencedSOPInstanceUID = src.get("SOPInstanceUID", generate_uid())
     ds.SourceImageSequence = [source_ref]
     if "SOPClassUID" not in ds:
         ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SeriesInstanceUID = generate_uid()
+    # One derived series per (source series, generalizer, model): the images of a series
+    # harmonized together stay one series (one PACS series), and a rerun lands in the same one.
+    ds.SeriesInstanceUID = generate_uid(
+        entropy_srcs=[str(src.get("SeriesInstanceUID") or source.meta.source.resolve()), *series_key])
     ds.SOPInstanceUID = generate_uid()
     try:
         ds.SeriesNumber = int(src.get("SeriesNumber") or 0) + 1000
@@ -169,18 +208,30 @@ def _secondary_capture(source: XrayImage) -> Dataset:
     ds.SOPInstanceUID = generate_uid()
     ds.StudyInstanceUID = generate_uid()
     ds.SeriesInstanceUID = generate_uid()
-    # Type 2 patient/study attributes: present and empty, since a raster carries no identity.
-    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
-                    "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber"):
-        setattr(ds, keyword, "")
+    # Patient/study attributes stay empty (write_derived_dicom adds them): a raster carries no
+    # identity.
     ds.Modality = "OT"
     ds.ConversionType = "WSD"
     ds.SeriesNumber = 1
     ds.InstanceNumber = 1
-    ds.PatientOrientation = ""
+    # Type 2C (General Series): a raster says nothing about the body part, so laterality is
+    # unknown -- present and empty, as PS3.3 C.7.3.1 allows (dciodvfy refused it absent).
+    ds.Laterality = ""
     if source.meta.pixel_spacing_mm:
         ds.NominalScannedPixelSpacing = [f"{v:.6g}" for v in source.meta.pixel_spacing_mm]
     return ds
+
+
+def _is_dx_family(ds: Dataset) -> bool:
+    """Digital X-ray, mammography or intra-oral image storage (the DX Image module applies)."""
+    return str(ds.get("SOPClassUID", "")).startswith(_DX_PREFIX)
+
+
+def _positive_pair(value: object) -> bool:
+    try:
+        return len(value) == 2 and all(float(v) > 0 for v in value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 def _set_pixels(ds: Dataset, data: np.ndarray) -> None:
