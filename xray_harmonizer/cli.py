@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     import pydicom.config  # noqa: F401
 
     logging.getLogger("pydicom").setLevel(logging.CRITICAL)
+    if argv == ["--self-test"]:  # the installed app checks itself (installer/build.sh runs it)
+        from xray_harmonizer.gui.selftest import run_self_test
+
+        return run_self_test()
     if not argv or argv[0] not in COMMANDS + ("-h", "--help", "--version"):
         not_paths = [a for a in argv if not Path(a).exists()]
         if not_paths:  # a mistyped command must not open (and crash) a window
