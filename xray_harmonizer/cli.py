@@ -5,6 +5,8 @@
     xray-harmonizer harmonize PATH... -o OUTDIR    harmonize and write PNG or derived DICOM
     xray-harmonizer profile build DIR -o FILE      build a reference-site profile
     xray-harmonizer train generalizer|classifier   fit a model on a site's images (needs [train])
+    xray-harmonizer train site SITE_DIR ...        scan, hold out, train, evaluate, install (wizard)
+    xray-harmonizer models [--json]                installed packages: site, reference, figures
 
 Exit status: 0 all inputs succeeded, 1 some inputs were refused (each named on stderr, the rest
 processed), 2 bad usage.
@@ -19,7 +21,7 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_SOME_REFUSED, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("info", "harmonize", "profile", "train", "gui")
+COMMANDS = ("info", "harmonize", "profile", "train", "gui", "models")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +96,19 @@ def _build_parser() -> argparse.ArgumentParser:
     gui.add_argument("paths", nargs="*", metavar="PATH")
     gui.set_defaults(func=lambda a: _run_gui(a.paths))
     sub.add_parser("train", help="train a generalizer or a classifier (see train -h)")
+    models = sub.add_parser("models", help="list installed model packages")
+    models.add_argument("--json", action="store_true", help="one JSON object per package")
+    models.set_defaults(func=_cmd_models)
     return parser
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from training.sitefit.install import format_rows, installed_rows, to_json
+
+    rows, refused = installed_rows()
+    print(to_json(rows) if args.json else format_rows(rows))
+    _report_errors(refused)
+    return EXIT_SOME_REFUSED if refused else EXIT_OK
 
 
 def _run_gui(paths: list[str]) -> int:
@@ -110,13 +124,15 @@ def _run_gui(paths: list[str]) -> int:
 
 
 def _run_train(parser: argparse.ArgumentParser, argv: list[str]) -> int:
-    usage = "usage: xray-harmonizer train {generalizer,classifier} [options]  (-h for each)"
-    if not argv or argv[0] not in ("generalizer", "classifier"):
+    usage = "usage: xray-harmonizer train {generalizer,classifier,site} [options]  (-h for each)"
+    if not argv or argv[0] not in ("generalizer", "classifier", "site"):
         print(usage, file=sys.stderr)
         return EXIT_USAGE if argv[:1] not in (["-h"], ["--help"]) else EXIT_OK
     try:
         if argv[0] == "generalizer":
             from training.gan.train import main as train_main
+        elif argv[0] == "site":
+            from training.sitefit.cli import main as train_main
         else:
             from training.classifier.train import main as train_main
     except ImportError as exc:

@@ -1,0 +1,59 @@
+"""A time estimate from a short timed trial of the real training on this machine (not a guess).
+
+Loads a few of the site's and the reference's images, builds the run's networks, warms up two
+steps, then times steps for about ``budget_s`` seconds; the estimate scales the measured time
+per step and per loaded image to the whole run and adds the measured export time's bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+EXPORT_S = 15.0  # ONNX export + parity of a quick package, measured ~8-12 s on the 2-core CPU
+
+
+def estimate(args: argparse.Namespace, ref_images: Path | None, plan: dict[str, Any],
+             budget_s: float = 6.0) -> dict[str, Any]:
+    if args.method == "histogram":
+        return {"method": "histogram", "total_s": 0.0, "seconds_per_step": 0.0, "steps": 0,
+                "device": "cpu", "cuda_available": False}
+    import torch
+
+    from training.gan.config import preset_config
+    from training.gan.data import UnpairedCrops, list_images, read_image
+    from training.gan.train import Trainer
+    from xray_harmonizer.imaging.transfer import resize, working_shape
+
+    torch.set_num_threads(1)
+    cfg = preset_config(args.method, args.preset, seed=args.seed, steps=args.steps)
+    cuda = torch.cuda.is_available()
+    use_cuda = args.device == "cuda" or (args.device == "auto" and cuda)
+    device = torch.device("cuda" if use_cuda else "cpu")
+    ref_files = list_images(ref_images) if ref_images is not None else []
+    site_files = [Path(p) for p in plan["train"]]
+    t0 = time.perf_counter()
+    sample = [*ref_files[:6], *site_files[:6]]
+    images = []
+    for f in sample:
+        img = read_image(f)
+        images.append(resize(img, working_shape(img.shape, cfg.working_size)))
+    load_per_image = (time.perf_counter() - t0) / max(1, len(sample))
+    half = len(images) // 2
+    trainer = Trainer(cfg, UnpairedCrops(images[:half] or images, images[half:] or images,
+                                         cfg.crop_size, cfg.seed), device, 1)
+    for _ in range(2):
+        trainer.step()
+    n, t1 = 0, time.perf_counter()
+    while n < 3 or (time.perf_counter() - t1 < budget_s and n < cfg.steps):
+        trainer.step()
+        n += 1
+    per_step = (time.perf_counter() - t1) / n
+    loading = load_per_image * (len(ref_files) + len(site_files))
+    total = per_step * cfg.steps + loading + EXPORT_S
+    return {"method": args.method, "preset": args.preset, "steps": cfg.steps,
+            "seconds_per_step": round(per_step, 4), "timed_steps": n,
+            "loading_s": round(loading, 1), "total_s": round(total, 1), "device": str(device),
+            "cuda_available": bool(cuda)}
