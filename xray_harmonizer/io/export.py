@@ -27,6 +27,7 @@ from pydicom.uid import (
 
 from xray_harmonizer.imaging.validation import check_image
 from xray_harmonizer.io._common import is_registered_input
+from xray_harmonizer.io.deidentify import Deidentifier
 from xray_harmonizer.io.errors import ExportError
 from xray_harmonizer.io.image import XrayImage
 
@@ -96,6 +97,7 @@ def write_derived_dicom(
     *,
     generalizer_name: str,
     model_hash: str | None,
+    deidentifier: Deidentifier | None = None,
 ) -> Path:
     """Write ``pixels`` as a derived DICOM image of ``source``.
 
@@ -114,6 +116,9 @@ def write_derived_dicom(
         Output file; refused if it is an input file.
     generalizer_name, model_hash
         Written into DerivationDescription (``model_hash`` None for model-free methods).
+    deidentifier : Deidentifier, optional
+        Apply the PS3.15 Basic Profile (:mod:`.deidentify`) before writing; use one instance
+        for all images of an export so that each source UID maps to one new UID.
     """
     check_image(pixels, "pixels")
     data = to_uint16(pixels)
@@ -133,12 +138,16 @@ def write_derived_dicom(
         ds.PatientOrientation = ""
     _set_pixels(ds, data)
     ds.ImageType = ["DERIVED", "SECONDARY"]
-    hash_text = f"model sha256 {model_hash}" if model_hash else "no model file"
-    ds.DerivationDescription = f"Intensity harmonization by X-Ray Harmonizer, generalizer {generalizer_name} ({hash_text})"[:1024]
-    ds.SeriesDescription = f"Harmonized ({generalizer_name})"[:64]
     now = dt.datetime.now()
     ds.ContentDate, ds.ContentTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
     ds.InstanceCreationDate, ds.InstanceCreationTime = ds.ContentDate, ds.ContentTime
+    if deidentifier is not None:
+        deidentifier.apply(ds)
+    # Written after de-identification: our own text, which names no patient (the profile would
+    # remove the source's descriptions, and does).
+    hash_text = f"model sha256 {model_hash}" if model_hash else "no model file"
+    ds.DerivationDescription = f"Intensity harmonization by X-Ray Harmonizer, generalizer {generalizer_name} ({hash_text})"[:1024]
+    ds.SeriesDescription = f"Harmonized ({generalizer_name})"[:64]
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
