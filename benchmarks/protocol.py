@@ -149,19 +149,37 @@ def _mean_std(values: list[float]) -> dict[str, float] | None:
     return {"mean": float(np.mean(values)), "std": float(np.std(values))}
 
 
-def score_row(name: str, outputs: list[np.ndarray], site: SiteSet, classifier, profile,
-              seconds: float, *, compare_input: bool = True) -> dict:
-    """Every figure of one row; ``outputs`` are the images the classifier sees."""
-    from xray_harmonizer.metrics.distances import wasserstein1_to_profile
+def harmonize_one(generalizer, source, profile):
+    """The protocol's per-image step: the app's one harmonize-and-measure path, so a row's
+    SSIM and W1 are exactly what the GUI and the CLI show for that image and generalizer."""
+    from xray_harmonizer.analysis import harmonize_and_measure
+
+    return harmonize_and_measure(source, generalizer, profile, None, with_map=False)
+
+
+def measure_row(prepared: list, outputs: list[np.ndarray], profile) -> list[tuple[float, float]]:
+    """(SSIM to the input, W1 to the reference) per image for rows that are not a generalizer
+    (original, truth, oracle), by the same :func:`xray_harmonizer.analysis.measure.measure_output`
+    the generalizer rows go through: on the input's body mask."""
+    from xray_harmonizer.analysis.measure import measure_output
+
+    figs = [measure_output(p, o, profile) for p, o in zip(prepared, outputs)]
+    return [(f.ssim, f.w1_output) for f in figs]
+
+
+def score_row(name: str, outputs: list[np.ndarray], measured: list[tuple[float, float]],
+              site: SiteSet, classifier, profile, seconds: float, *,
+              compare_input: bool = True) -> dict:
+    """Every figure of one row; ``outputs`` are the images the classifier sees, ``measured``
+    their (SSIM to the input, W1 to the reference) from the analysis path."""
     from xray_harmonizer.metrics.psnr import psnr
     from xray_harmonizer.metrics.roc import operating_point, roc_auc
     from xray_harmonizer.metrics.ssim import ssim
 
     row: dict = {"row": name, "n": len(outputs), "seconds": round(seconds, 2)}
-    row["w1_to_reference"] = _mean_std([wasserstein1_to_profile(o, profile) for o in outputs])
+    row["w1_to_reference"] = _mean_std([w1 for _, w1 in measured])
     row["w1_pooled"] = pooled_w1(outputs, profile)
-    row["ssim_to_input"] = (_mean_std([ssim(o, i) for o, i in zip(outputs, site.images)])
-                            if compare_input else None)
+    row["ssim_to_input"] = _mean_std([s for s, _ in measured]) if compare_input else None
     if site.truth is not None:
         row["ssim_to_truth"] = _mean_std([ssim(o, t) for o, t in zip(outputs, site.truth)])
         row["psnr_to_truth"] = _mean_std([min(psnr(o, t), 100.0) for o, t in zip(outputs, site.truth)])
@@ -176,6 +194,7 @@ def score_row(name: str, outputs: list[np.ndarray], site: SiteSet, classifier, p
 
 
 def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
+    from xray_harmonizer.analysis import prepare
     from xray_harmonizer.classifier import ClassifierModel
     from xray_harmonizer.generalizers.registry import discover_generalizers
     from xray_harmonizer.reference.profile import load_profile
@@ -193,9 +212,14 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     log.info("%s: %d images; generalizers %s", site.name, len(site.images), [g.name for g in generalizers])
     rows: list[dict] = []
     outputs_by_row: dict[str, list[np.ndarray]] = {}
+    prepared = [prepare(im) for im in site.images]  # body mask once per input image
 
-    def add(name: str, outputs: list[np.ndarray], seconds: float, clf=classifier, compare=True):
-        rows.append(score_row(name, outputs, site, clf, profile, seconds, compare_input=compare))
+    def add(name: str, outputs: list[np.ndarray], seconds: float, clf=classifier, compare=True,
+            measured: list[tuple[float, float]] | None = None):
+        if measured is None:
+            measured = measure_row(prepared, outputs, profile)
+        rows.append(score_row(name, outputs, measured, site, clf, profile, seconds,
+                              compare_input=compare))
         outputs_by_row[name] = outputs
         r = rows[-1]
         log.info("%-28s AUC %s  SSIM(in) %s  W1 %.4f", name, f"{r['auc']:.3f}" if "auc" in r else "-",
@@ -206,9 +230,10 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     if site.truth is not None:
         add("truth (upper bound)", site.truth, 0.0)
     for g in generalizers:
-        t = time.time()
-        outs = [g.harmonize(im) for im in site.images]
-        add(g.name, outs, time.time() - t)
+        results = [harmonize_one(g, p, profile) for p in prepared]
+        add(g.name, [r.harmonized for r in results],
+            sum(r.timings["harmonize"] for r in results),
+            measured=[(r.ssim, r.w1_harmonized) for r in results])
     if site.truth is not None:
         for size in args.oracle:
             t = time.time()

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import functools
 
-from xray_harmonizer.gui import analysis, backend
+from xray_harmonizer.analysis import HarmonizeResult, harmonize_and_measure
+from xray_harmonizer.analysis import models
+from xray_harmonizer.analysis.study import StudyEntry, prepare_study_image
 from xray_harmonizer.gui.app import sample_study_path
+from xray_harmonizer.io import open_study
 
 
 @functools.lru_cache(maxsize=1)
-def sample_entry() -> analysis.StudyEntry:
-    images, _ = backend.open_study(sample_study_path())
-    return analysis.prepare_study_image(images[0])
+def sample_entry() -> StudyEntry:
+    return prepare_study_image(open_study(sample_study_path()).images[0])
 
 
 @functools.lru_cache(maxsize=1)
-def sample_result() -> analysis.HarmonizeResult:
-    gens, notes = backend.available_generalizers()
+def sample_models():
+    """(generalizers, profile or None, classifier or None) as installed."""
+    gens, notes = models.available_generalizers()
     if not gens:
         raise RuntimeError("no generalizer installed: " + "; ".join(notes))
-    return analysis.harmonize_and_measure(sample_entry(), gens[0], backend.reference_profile(),
-                                          backend.load_classifier(), lambda p, m: None,
-                                          lambda: False)
+    profile, clf = models.reference_profile(), models.load_classifier()
+    return (gens, None if isinstance(profile, models.Unavailable) else profile,
+            None if isinstance(clf, models.Unavailable) else clf)
+
+
+@functools.lru_cache(maxsize=1)
+def sample_result() -> HarmonizeResult:
+    gens, profile, clf = sample_models()
+    return harmonize_and_measure(sample_entry().prepared, gens[0], profile, clf)
 
 
 def run(widget) -> int:

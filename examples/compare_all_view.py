@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from _example_data import run, sample_entry
+from _example_data import run, sample_entry, sample_models
 
-from xray_harmonizer.gui import analysis, backend
+from xray_harmonizer.analysis import harmonize_and_measure
 from xray_harmonizer.gui.viewmodels.display import DisplayModel
 from xray_harmonizer.gui.widgets.compare_all_view import CompareAllView
 
@@ -14,10 +14,10 @@ from xray_harmonizer.gui.widgets.compare_all_view import CompareAllView
 def build():
     display = DisplayModel()
     view = CompareAllView(display)
-    entry, profile, clf = sample_entry(), backend.reference_profile(), backend.load_classifier()
-    gens, _ = backend.available_generalizers()
-    results = [analysis.harmonize_and_measure(entry, g, profile, clf, lambda p, m: None,
-                                              lambda: False, with_maps=False) for g in gens]
+    entry = sample_entry()
+    gens, profile, clf = sample_models()
+    results = [harmonize_and_measure(entry.prepared, g, profile, clf, with_map=False)
+               for g in gens]
     view.show_results(entry, results)
     view._display = display
     return view

@@ -6,12 +6,12 @@ import sys
 
 from _example_data import run
 
-from xray_harmonizer.gui import backend
+from xray_harmonizer.analysis.models import available_generalizers
 from xray_harmonizer.gui.widgets.generalizer_bar import GeneralizerBar
 
 
 def build():
-    gens, _ = backend.available_generalizers()
+    gens, _ = available_generalizers()
     bar = GeneralizerBar()
     bar.set_generalizers([f"{g.name}  [{g.kind} → {g.reference_site}]" for g in gens],
                          [g.reference_site for g in gens])

@@ -6,15 +6,16 @@ import sys
 
 from _example_data import run
 
-from xray_harmonizer.gui import analysis, backend
+from xray_harmonizer.analysis.study import prepare_study_image
 from xray_harmonizer.gui.app import sample_study_path
+from xray_harmonizer.io import open_study
 from xray_harmonizer.gui.widgets.study_list import StudyList
 
 
 def build():
-    images, _ = backend.open_study(sample_study_path())
+    images = open_study(sample_study_path()).images
     widget = StudyList()
-    widget.set_entries([analysis.prepare_study_image(im) for im in images])
+    widget.set_entries([prepare_study_image(im) for im in images])
     widget.set_current(0)
     widget.selected.connect(lambda i: print("selected", i))
     return widget

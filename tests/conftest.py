@@ -12,12 +12,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests must not depend on whether this machine has a usable GPU.
 os.environ.setdefault("XRH_DISABLE_GPU", "1")
 
-try:
-    # Importing the gui package first applies its PySide6 6.12 reference-count workaround
-    # (see xray_harmonizer/gui/_compat.py) before any test touches Qt.
-    import xray_harmonizer.gui  # noqa: F401
-except ImportError:  # pragma: no cover - Qt missing: the GUI tests skip themselves
-    pass
+# Importing the gui package first applies its PySide6 6.12 reference-count workaround
+# (see xray_harmonizer/gui/_compat.py) before any test touches Qt.
+import xray_harmonizer.gui  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

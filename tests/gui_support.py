@@ -41,6 +41,7 @@ class FakeClassifier:
     label = "Pneumonia"
     name = "fake-classifier"
     provider = "CPUExecutionProvider"
+    model_hash = "1" * 64
 
     def predict(self, image: np.ndarray) -> float:
         return float(np.clip(image.mean(), 0, 1))
@@ -48,16 +49,16 @@ class FakeClassifier:
 
 def patch_models(monkeypatch, generalizers=None, classifier=None) -> None:
     """Make the app see the given generalizers (default: histogram matching + a fake)."""
-    from xray_harmonizer.gui import backend
+    from xray_harmonizer.analysis import models
 
     if generalizers is None:
-        real, _ = backend.available_generalizers()
+        real, _ = models.available_generalizers()
         generalizers = [g for g in real if g.kind == "histogram"] + [FakeGeneralizer()]
-    monkeypatch.setattr(backend, "available_generalizers",
+    monkeypatch.setattr(models, "available_generalizers",
                         lambda **kw: (list(generalizers), []))
-    monkeypatch.setattr(backend, "load_classifier",
+    monkeypatch.setattr(models, "load_classifier",
                         lambda **kw: classifier if classifier is not None
-                        else backend.Unavailable("no classifier installed"))
+                        else models.Unavailable("no classifier installed"))
 
 
 def make_store(tmp_path: Path):

@@ -323,9 +323,9 @@ def test_one_to_one_shows_one_image_pixel_per_screen_pixel(qtbot, win):
 
 
 def test_a_big_folder_streams_in_and_stops_at_the_cap(qtbot, win, monkeypatch, fullres_dir):
-    from xray_harmonizer.gui import analysis
+    from xray_harmonizer.analysis import study
 
-    monkeypatch.setattr(analysis, "MAX_STUDY_IMAGES", 3)
+    monkeypatch.setattr(study, "MAX_STUDY_IMAGES", 3)
     firsts = []
     win.study.current_changed.connect(lambda e: firsts.append(len(win.study.entries)))
     win.open_path(str(fullres_dir))

@@ -48,29 +48,36 @@ def test_settings_round_trip_and_recent(tmp_path):
 
 
 def test_thumbnail_and_block_mean():
-    from xray_harmonizer.gui.analysis import THUMB_SIZE, downsample_to, thumbnail
-    from xray_harmonizer.gui.widgets.display_item import block_mean
+    """Catches a thumbnail that decimates or overshoots its size, and a block mean that drops
+    or misplaces a block (compared with the reshape-mean definition)."""
+    from xray_harmonizer.analysis.study import THUMB_SIZE, thumbnail_u8
+    from xray_harmonizer.imaging.resample import block_mean, downsample_to
 
     img = np.random.default_rng(0).random((900, 1200), dtype=np.float32)
-    t = thumbnail(img)
+    t = thumbnail_u8(img)
     assert t.dtype == np.uint8 and max(t.shape) <= THUMB_SIZE
-    assert max(downsample_to(img, 500).shape) <= 500
+    step = int(np.ceil(1200 / THUMB_SIZE))
+    ref_t = img[:900 // step * step, :1200 // step * step].reshape(
+        900 // step, step, 1200 // step, step).mean(axis=(1, 3))
+    assert np.abs(t.astype(float) - ref_t * 255).max() <= 0.5 + 1e-3
+    assert max(downsample_to(img, 500).shape) <= 500 and downsample_to(img, 1200) is img
     ref = img[:900, :1200].reshape(300, 3, 300, 4).mean(axis=(1, 3))
     assert np.allclose(block_mean(img, 3, 4), ref, atol=1e-6)
 
 
 def test_harmonize_and_measure_and_warnings():
-    from xray_harmonizer.gui import analysis, backend
+    from xray_harmonizer import analysis
+    from xray_harmonizer.analysis.models import reference_profile
+    from xray_harmonizer.analysis.study import prepare_study_image
     from xray_harmonizer.io.image import ImageMetadata, XrayImage
 
     rng = np.random.default_rng(1)
     pixels = rng.random((256, 200), dtype=np.float32)
-    entry = analysis.prepare_study_image(XrayImage(pixels, ImageMetadata(
+    entry = prepare_study_image(XrayImage(pixels, ImageMetadata(
         source=__import__("pathlib").Path("x.png"), format="png", photometric="MONOCHROME2",
         bits_stored=8)))
-    res = analysis.harmonize_and_measure(entry, FakeGeneralizer(gamma=0.3),
-                                         backend.reference_profile(), FakeClassifier(),
-                                         lambda p, m: None, lambda: False)
+    res = analysis.harmonize_and_measure(entry.prepared, FakeGeneralizer(gamma=0.3),
+                                         reference_profile(), FakeClassifier())
     assert res.harmonized.shape == pixels.shape and res.ssim_map.shape == pixels.shape
     assert np.allclose(res.difference, res.harmonized - pixels)
     assert abs(res.hist_harmonized.sum() - 1) < 1e-9
@@ -79,12 +86,12 @@ def test_harmonize_and_measure_and_warnings():
     strong = analysis.warnings_for(res, analysis.WarningThresholds(w1_far=0.0, p_disagree=0.0))
     assert any("disagrees" in w for w in strong) and any("far from" in w for w in strong)
     with pytest.raises(analysis.JobCancelled):
-        analysis.harmonize_and_measure(entry, FakeGeneralizer(), None, None, lambda p, m: None,
-                                       lambda: True)
+        analysis.harmonize_and_measure(entry.prepared, FakeGeneralizer(), None, None,
+                                       cancelled=lambda: True)
 
 
 def test_job_runner_reports_result_error_and_cancel(qtbot):
-    from xray_harmonizer.gui.analysis import JobCancelled
+    from xray_harmonizer.analysis import JobCancelled
     from xray_harmonizer.gui.workers import JobRunner
 
     runner = JobRunner()
@@ -114,14 +121,16 @@ def test_job_runner_reports_result_error_and_cancel(qtbot):
 
 
 def test_report_is_self_contained(tmp_path):
-    from xray_harmonizer.gui import analysis, backend, report
+    from xray_harmonizer.analysis import harmonize_and_measure, report
+    from xray_harmonizer.analysis.models import reference_profile
+    from xray_harmonizer.analysis.study import prepare_study_image
     from xray_harmonizer.io import open_image
     from tests.gui_support import SAMPLES
 
     image = open_image(sorted(SAMPLES.glob("*.dcm"))[0])
-    entry = analysis.prepare_study_image(image)
-    res = analysis.harmonize_and_measure(entry, FakeGeneralizer(), backend.reference_profile(),
-                                         FakeClassifier(), lambda p, m: None, lambda: False)
+    entry = prepare_study_image(image)
+    res = harmonize_and_measure(entry.prepared, FakeGeneralizer(), reference_profile(),
+                                FakeClassifier())
     path = report.write_report(tmp_path / "r.html", entry, res, reference_hist=None,
                                classifier_text="Pneumonia (fake)", profile_hash="abc123")
     html = path.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""AUC with a bootstrap CI and operating points (uses the app's metrics.roc when it is there)."""
+"""AUC with a bootstrap CI (the app's metrics.roc) and operating points for training reports."""
 
 from __future__ import annotations
 
@@ -22,24 +22,11 @@ def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
 def auc_ci(labels: np.ndarray, scores: np.ndarray, n_bootstrap: int = 2000,
            seed: int = 0) -> dict[str, float]:
     """AUC and its 95% bootstrap CI as a JSON-able dict."""
-    labels = np.asarray(labels).astype(int)
-    scores = np.asarray(scores, dtype=np.float64)
-    try:
-        from xray_harmonizer.metrics.roc import roc_auc
-    except ImportError:
-        roc_auc = None
-    if roc_auc is not None:
-        r = roc_auc(labels, scores, n_bootstrap=n_bootstrap, seed=seed)
-        return {"auc": float(r.auc), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high)}
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_bootstrap):
-        idx = rng.integers(0, len(labels), len(labels))
-        a = _auc(labels[idx], scores[idx])
-        if np.isfinite(a):
-            boots.append(a)
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return {"auc": _auc(labels, scores), "ci_low": float(lo), "ci_high": float(hi)}
+    from xray_harmonizer.metrics.roc import roc_auc
+
+    r = roc_auc(np.asarray(labels).astype(int), np.asarray(scores, dtype=np.float64),
+                n_bootstrap=n_bootstrap, seed=seed)
+    return {"auc": float(r.auc), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high)}
 
 
 def youden_threshold(labels: np.ndarray, scores: np.ndarray) -> float:

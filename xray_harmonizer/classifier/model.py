@@ -51,6 +51,11 @@ class ClassifierModel:
         return self.package.label or "positive"
 
     @property
+    def model_hash(self) -> str | None:
+        """sha256 identifying the package (shown in reports)."""
+        return self.package.content_hash
+
+    @property
     def reference_site(self) -> str:
         return self.package.reference_site
 

@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from xray_harmonizer.gui import backend, export, report
+from xray_harmonizer.analysis import export, report
+from xray_harmonizer.analysis.models import reference_histogram
 from xray_harmonizer.gui.menus import build_menus
 from xray_harmonizer.gui.settings import AppSettings, SettingsStore
 from xray_harmonizer.gui.viewmodels.compare_all import CompareAllModel
@@ -137,7 +138,6 @@ class MainWindow(QMainWindow):
 
     def _on_histogram(self, entry: Any) -> None:
         hist = self.study.histogram_of(entry)
-        self.harm.set_known_histogram(entry, hist)
         if entry is self.study.current:
             self.histograms.set_histogram("original", hist)
 
@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         return f" — {name}" if name else ""
 
     def _on_models(self, infos: list) -> None:
-        ref = backend.reference_histogram(self.harm.profile)
+        ref = reference_histogram(self.harm.profile)
         self.histograms.set_histogram("reference", ref)
         for note in self.harm.notes:
             self.statusBar().showMessage(note, 8000)
@@ -241,8 +241,8 @@ class MainWindow(QMainWindow):
             if not path:
                 return
         clf_text = self.harm.classifier_text
-        ref = backend.reference_histogram(self.harm.profile)
-        profile_hash = getattr(self.harm.profile, "content_hash", None)
+        ref = reference_histogram(self.harm.profile)
+        profile_hash = self.harm.profile.content_hash if self.harm.profile else None
 
         def job(rep: Any, can: Any) -> Path:
             if kind == "png":

@@ -16,10 +16,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 
+from xray_harmonizer.analysis import JobCancelled
+
 _Q = Qt.ConnectionType.QueuedConnection
-
-from xray_harmonizer.gui.analysis import JobCancelled
-
 log = logging.getLogger(__name__)
 
 JobFn = Callable[[Callable[[int, str], None], Callable[[], bool]], Any]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QObject, Signal
 
-from xray_harmonizer.gui import analysis
-from xray_harmonizer.gui.analysis import HarmonizeResult, JobCancelled, StudyEntry
+from xray_harmonizer.analysis import (Cancelled, Classifier, HarmonizeResult, JobCancelled,
+                                      Progress, harmonize_and_measure)
+from xray_harmonizer.analysis.study import StudyEntry
+from xray_harmonizer.generalizers.base import Generalizer
+from xray_harmonizer.reference.profile import ReferenceProfile
 from xray_harmonizer.gui.workers import JobRunner
 
 
@@ -39,8 +40,8 @@ class CompareAllModel(QObject):
     def results(self) -> list[HarmonizeResult]:
         return list(self._results)
 
-    def run(self, entry: StudyEntry | None, generalizers: list[Any], profile: Any,
-            classifier: Any) -> None:
+    def run(self, entry: StudyEntry | None, generalizers: list[Generalizer],
+            profile: ReferenceProfile | None, classifier: Classifier | None) -> None:
         if entry is None:
             self.failed.emit("Open a study first.")
             return
@@ -55,7 +56,7 @@ class CompareAllModel(QObject):
         self.busy.emit(True)
         n = len(generalizers)
 
-        def job(report: Any, cancelled: Any) -> list[HarmonizeResult]:
+        def job(report: Progress, cancelled: Cancelled) -> list[HarmonizeResult]:
             out: list[HarmonizeResult] = []
             p_orig = None
             for i, gen in enumerate(generalizers):
@@ -65,9 +66,9 @@ class CompareAllModel(QObject):
                 def sub(pct: int, msg: str, i: int = i, name: str = str(gen.name)) -> None:
                     report(int(100 * (i + pct / 100) / n), f"{name}: {msg}")
 
-                res = analysis.harmonize_and_measure(entry, gen, profile, classifier, sub,
-                                                     cancelled, p_original=p_orig,
-                                                     with_maps=False)
+                res = harmonize_and_measure(entry.prepared, gen, profile, classifier,
+                                            report=sub, cancelled=cancelled, p_original=p_orig,
+                                            with_map=False)
                 p_orig = res.p_original
                 out.append(res)
                 self._partial.emit((run_id, res))  # queued to the UI thread: cells fill in as they finish

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from weakref import WeakKeyDictionary
 
 from PySide6.QtCore import QObject, Signal
 
-from xray_harmonizer.gui import analysis, backend
-from xray_harmonizer.gui.analysis import HarmonizeResult, StudyEntry
+from xray_harmonizer.analysis import (Cancelled, Classifier, HarmonizeResult, Progress,
+                                      harmonize_and_measure)
+from xray_harmonizer.analysis import models as loading
+from xray_harmonizer.analysis.models import Unavailable
+from xray_harmonizer.analysis.study import StudyEntry
+from xray_harmonizer.generalizers.base import Generalizer
+from xray_harmonizer.reference.profile import ReferenceProfile
 from xray_harmonizer.gui.settings import AppSettings
 from xray_harmonizer.gui.workers import JobRunner
 
@@ -29,21 +34,21 @@ class GeneralizerInfo:
 
 @dataclass(frozen=True)
 class LoadedModels:
-    generalizers: list[Any]
+    generalizers: list[Generalizer]
     notes: list[str]
-    profile: Any
-    classifier: Any
+    profile: ReferenceProfile | Unavailable
+    classifier: Classifier | Unavailable
 
 
 def _load_models(settings: AppSettings) -> LoadedModels:
     # GPU "on" means "when available and not disabled by XRH_DISABLE_GPU" (the runtime decides);
     # "off" forces the CPU.
     use_gpu = None if settings.use_gpu else False
-    gens, notes = backend.available_generalizers(
+    gens, notes = loading.available_generalizers(
         model_folder=settings.model_folder or None, working_size=settings.working_size or None,
         use_gpu=use_gpu)
-    return LoadedModels(gens, notes, backend.reference_profile(),
-                        backend.load_classifier(model_folder=settings.model_folder or None,
+    return LoadedModels(gens, notes, loading.reference_profile(),
+                        loading.load_classifier(model_folder=settings.model_folder or None,
                                                 use_gpu=use_gpu))
 
 
@@ -79,8 +84,9 @@ class HarmonizeModel(QObject):
         self._entry: StudyEntry | None = None
         self._result: HarmonizeResult | None = None
         self._pending = False
-        self._p_original: dict[int, float | None] = {}
-        self._hist_original: dict[int, Any] = {}
+        # P(original) per entry for the loaded classifier; weak keys: an entry that left the
+        # study takes its figure with it, and no other image can inherit it.
+        self._p_original: WeakKeyDictionary[StudyEntry, float | None] = WeakKeyDictionary()
         self.last_harmonize_s: float | None = None
 
     # models -----------------------------------------------------------------------------
@@ -110,35 +116,38 @@ class HarmonizeModel(QObject):
         return self._models is not None
 
     @property
-    def generalizers(self) -> list[Any]:
+    def generalizers(self) -> list[Generalizer]:
         return list(self._models.generalizers) if self._models else []
 
     @property
     def generalizer_infos(self) -> list[GeneralizerInfo]:
-        return [GeneralizerInfo(str(g.name), str(getattr(g, "kind", "?")),
-                                str(getattr(g, "reference_site", "?")),
-                                getattr(g, "model_hash", None)) for g in self.generalizers]
+        return [GeneralizerInfo(g.name, g.kind, g.reference_site, g.model_hash)
+                for g in self.generalizers]
 
     @property
     def notes(self) -> list[str]:
         return list(self._models.notes) if self._models else []
 
     @property
-    def profile(self) -> Any:
-        return self._models.profile if self._models else None
+    def profile(self) -> ReferenceProfile | None:
+        """The reference profile, or None while loading or when it is unavailable."""
+        profile = self._models.profile if self._models else None
+        return None if isinstance(profile, Unavailable) else profile
 
     @property
-    def classifier(self) -> Any:
-        return self._models.classifier if self._models else None
+    def classifier(self) -> Classifier | None:
+        """The classifier, or None while loading or when none is installed."""
+        clf = self._models.classifier if self._models else None
+        return None if isinstance(clf, Unavailable) else clf
 
     @property
     def classifier_text(self) -> str:
-        clf = self.classifier
-        if clf is None:
+        if self._models is None:
             return "loading classifier…"
-        if isinstance(clf, backend.Unavailable):
+        clf = self._models.classifier
+        if isinstance(clf, Unavailable):
             return clf.reason
-        return f"{getattr(clf, 'label', 'positive')} ({getattr(clf, 'name', 'classifier')})"
+        return f"{clf.label} ({clf.name})"
 
     # selection --------------------------------------------------------------------------
     @property
@@ -146,7 +155,7 @@ class HarmonizeModel(QObject):
         return self._index
 
     @property
-    def current_generalizer(self) -> Any:
+    def current_generalizer(self) -> Generalizer | None:
         gens = self.generalizers
         return gens[self._index] if 0 <= self._index < len(gens) else None
 
@@ -172,10 +181,6 @@ class HarmonizeModel(QObject):
         self.auto_changed.emit(self._auto)
         if self._auto and self._entry is not None and self._result is None:
             self.harmonize()
-
-    def set_known_histogram(self, entry: StudyEntry, hist: Any) -> None:
-        """The study model computed the original's histogram: reuse it."""
-        self._hist_original[id(entry.image)] = hist
 
     def set_entry(self, entry: StudyEntry | None) -> None:
         """The shown image changed: the old result no longer applies."""
@@ -203,20 +208,18 @@ class HarmonizeModel(QObject):
         if gen is None:
             self.failed.emit("No generalizer is installed. " + "; ".join(self.notes))
             return
-        key = id(entry.image)
-        known = self._p_original.get(key)
-        hist = self._hist_original.get(key)
+        known = self._p_original.get(entry)
         profile, clf = self.profile, self.classifier
         self.busy.emit(True)
 
-        def job(rep: Any, can: Any) -> HarmonizeResult:
-            return analysis.harmonize_and_measure(entry, gen, profile, clf, rep, can,
-                                                  p_original=known, hist_original=hist)
+        def job(rep: Progress, can: Cancelled) -> HarmonizeResult:
+            # entry.prepared (mask, histogram) is computed once per image and kept on the entry.
+            return harmonize_and_measure(entry.prepared, gen, profile, clf, report=rep,
+                                         cancelled=can, p_original=known)
 
         def done(result: HarmonizeResult) -> None:
             self.busy.emit(False)
-            self._p_original[key] = result.p_original
-            self._hist_original[key] = result.hist_original
+            self._p_original[entry] = result.p_original
             self.last_harmonize_s = sum(result.timings.values())
             self._set_result(result)
 

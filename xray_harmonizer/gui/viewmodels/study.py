@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from xray_harmonizer.gui import analysis
-from xray_harmonizer.gui.analysis import StudyEntry
+from xray_harmonizer.analysis.study import StudyEntry, body_histograms, load_study
 from xray_harmonizer.gui.workers import JobRunner
 
 
@@ -37,7 +39,8 @@ class StudyModel(QObject):
         self._index = -1
         self._shown: StudyEntry | None = None
         self.last_load_s: float | None = None
-        self._hists: dict[int, object] = {}
+        # Histograms computed in the background, by entry (weak: they leave with the entry).
+        self._hists: WeakKeyDictionary[StudyEntry, np.ndarray] = WeakKeyDictionary()
         self._run_id = 0
         self._runs: dict[int, dict] = {}
         self._partial.connect(self._add_entry)
@@ -87,8 +90,8 @@ class StudyModel(QObject):
             self.load_failed.emit([msg])
 
         def job(rep, can):
-            return analysis.load_study(path, rep, can,
-                                       on_entry=lambda e: self._partial.emit((run_id, e)))
+            return load_study(path, rep, can,
+                              on_entry=lambda e: self._partial.emit((run_id, e)))
 
         self._runner.start(f"load{run_id}", job, on_result=done, on_error=failed,
                            on_progress=lambda p, m: self.progress.emit(p, m))
@@ -120,18 +123,18 @@ class StudyModel(QObject):
             self._runner.cancel_named(f"load{run_id}")
         self.busy.emit(False)
 
-    def histogram_of(self, entry: StudyEntry):
+    def histogram_of(self, entry: StudyEntry) -> np.ndarray | None:
         """The entry's body-region histogram, or None while it is being computed."""
-        return self._hists.get(id(entry.image))
+        return self._hists.get(entry)
 
     def _start_histograms(self, entries: list[StudyEntry]) -> None:
         def done(pairs: list) -> None:
             for entry, hist in pairs:
-                self._hists[id(entry.image)] = hist
+                self._hists[entry] = hist
                 self.histogram_ready.emit(entry)
 
-        self._runner.start("histograms", lambda rep, can: analysis.body_histograms(
-            entries, rep, can), on_result=done, on_error=lambda msg: None, replace=False)
+        self._runner.start("histograms", lambda rep, can: body_histograms(entries, rep, can),
+                           on_result=done, on_error=lambda msg: None, replace=False)
 
     def select(self, index: int) -> None:
         if not 0 <= index < len(self._entries):

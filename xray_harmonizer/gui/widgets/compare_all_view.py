@@ -9,7 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from xray_harmonizer.gui.analysis import HarmonizeResult, StudyEntry
+from xray_harmonizer.analysis import HarmonizeResult
+from xray_harmonizer.analysis.study import StudyEntry
 from xray_harmonizer.gui.viewmodels.display import DisplayModel
 from xray_harmonizer.gui.widgets.display_item import DisplayImageItem
 from xray_harmonizer.gui.widgets.image_pane import WindowLevelViewBox

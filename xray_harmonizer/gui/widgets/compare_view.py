@@ -11,7 +11,8 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from xray_harmonizer.gui.analysis import HarmonizeResult, StudyEntry
+from xray_harmonizer.analysis import HarmonizeResult
+from xray_harmonizer.analysis.study import StudyEntry
 from xray_harmonizer.gui.viewmodels.display import DisplayModel
 from xray_harmonizer.gui.widgets.image_pane import ImagePane
 from xray_harmonizer.gui.widgets.view_link import ViewLink

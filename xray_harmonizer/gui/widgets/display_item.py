@@ -3,8 +3,9 @@
 pyqtgraph's ImageItem downsamples a large image to screen resolution on *every* render, and it
 re-renders on every level change: for a 2048² radiograph that is ~26 ms of the UI thread per
 pane per mouse move while the user drags the window/level. Here the downsampled copy is made
-once per zoom factor (block mean by strided adds, ~4x faster) and reused for level changes, so
-window/level dragging stays smooth and the UI thread stays well under 100 ms per event.
+once per zoom factor (:func:`xray_harmonizer.imaging.resample.block_mean`) and reused for level
+changes, so window/level dragging stays smooth and the UI thread stays well under 100 ms per
+event.
 """
 
 from __future__ import annotations
@@ -12,21 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-
-def block_mean(image: np.ndarray, fy: int, fx: int) -> np.ndarray:
-    """Mean over non-overlapping fy x fx blocks (remainder rows/columns dropped), float32."""
-    if fy == 1 and fx == 1:
-        return image
-    h = (image.shape[0] // fy) * fy
-    w = (image.shape[1] // fx) * fx
-    rows = image[0:h:fy].astype(np.float32, copy=True)
-    for i in range(1, fy):
-        rows += image[i:h:fy]
-    out = rows[:, 0:w:fx].copy()
-    for j in range(1, fx):
-        out += rows[:, j:w:fx]
-    out *= 1.0 / (fy * fx)
-    return out
+from xray_harmonizer.imaging.resample import block_mean
 
 
 class DisplayImageItem(pg.ImageItem):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from xray_harmonizer.gui.analysis import HarmonizeResult
+from xray_harmonizer.analysis import HarmonizeResult
 
 _DASH = "—"
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from xray_harmonizer.gui.analysis import THUMB_SIZE, StudyEntry
+from xray_harmonizer.analysis.study import THUMB_SIZE, StudyEntry
 
 
 def _summary(entry: StudyEntry) -> str:

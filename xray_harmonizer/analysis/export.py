@@ -1,7 +1,8 @@
-"""Export of the harmonized image (16-bit PNG, derived DICOM); atomic, never over the input.
+"""Export of a harmonized result (16-bit PNG, derived DICOM) under a suggested name.
 
-Delegates to :mod:`xray_harmonizer.io.export` when installed; the PNG has a local fallback so
-the button works before that module lands. No Qt here (runs in a worker).
+The writing itself is :mod:`xray_harmonizer.io.export` (atomic, never over an input file);
+here only the GUI-level rules: a name built from the input and the generalizer, and a refusal
+to write over the study being shown. No Qt here (runs in a worker).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import re
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from xray_harmonizer.gui.analysis import HarmonizeResult, StudyEntry
+from xray_harmonizer.analysis.measure import HarmonizeResult
+from xray_harmonizer.analysis.study import StudyEntry
 from xray_harmonizer.io.errors import ExportError
+from xray_harmonizer.io.export import write_derived_dicom, write_png16
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
@@ -48,30 +49,12 @@ def export_png(entry: StudyEntry, result: HarmonizeResult, path: str | Path) -> 
     """16-bit greyscale PNG of the harmonized pixels."""
     path = Path(path)
     _refuse_input(path, entry)
-    try:
-        from xray_harmonizer.io.export import write_png16
-    except ImportError:
-        write_png16 = None
-    if write_png16 is not None:
-        out = write_png16(result.harmonized, path)
-        return Path(out) if out is not None else path
-    import io
-
-    from PIL import Image
-    arr = (np.clip(result.harmonized, 0, 1) * 65535.0 + 0.5).astype(np.uint16)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return atomic_write_bytes(path, buf.getvalue())
+    return write_png16(result.harmonized, path)
 
 
 def export_dicom(entry: StudyEntry, result: HarmonizeResult, path: str | Path) -> Path:
     """Derived DICOM (new SOP/series UIDs, derivation description naming the generalizer)."""
     path = Path(path)
     _refuse_input(path, entry)
-    try:
-        from xray_harmonizer.io.export import write_derived_dicom
-    except ImportError as exc:
-        raise ExportError(path, "derived DICOM export is not installed yet (io.export)") from exc
-    out = write_derived_dicom(result.harmonized, entry.image, path,
-                              generalizer_name=result.generalizer, model_hash=result.model_hash)
-    return Path(out) if out is not None else path
+    return write_derived_dicom(result.harmonized, entry.image, path,
+                               generalizer_name=result.generalizer, model_hash=result.model_hash)

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from xray_harmonizer.gui.analysis import HarmonizeResult, StudyEntry, downsample_to
-from xray_harmonizer.gui.export import atomic_write_bytes
+from xray_harmonizer.analysis.export import atomic_write_bytes
+from xray_harmonizer.analysis.measure import HarmonizeResult
+from xray_harmonizer.analysis.study import StudyEntry
+from xray_harmonizer.imaging.resample import downsample_to
 
 REPORT_SIDE = 768
 _COLOURS = {"original": "#1f77b4", "harmonized": "#ff7f0e", "reference": "#2ca02c"}
