@@ -169,7 +169,7 @@ def test_unsupported_raster_format(tmp_path: Path) -> None:
 def test_truncated_png(kermany_dir: Path, tmp_path: Path) -> None:
     raw = sorted(kermany_dir.glob("*.png"))[0].read_bytes()
     (tmp_path / "cut.png").write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(CorruptImageError, match="cut.png: PNG data is truncated or damaged"):
+    with pytest.raises(CorruptImageError, match="cut.png: PNG .*truncated"):
         open_image(tmp_path / "cut.png")
 
 

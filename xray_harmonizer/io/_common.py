@@ -24,6 +24,7 @@ MAX_PIXELS = 2**28
 _COLOUR_SPREAD = 0.10
 # Fraction of coloured pixels above which an RGB image is refused rather than converted.
 _COLOUR_FRACTION = 0.001
+_BAND_ROWS = 256
 
 _inputs: set[str] = set()
 _inputs_lock = threading.Lock()
@@ -83,20 +84,27 @@ def colour_to_grey(path: Path, rgb: np.ndarray, full_scale: float) -> tuple[np.n
         such an image is a photograph, a colour overlay or a heat map, and harmonizing its
         luminance would silently throw away what the user is looking at.
     """
-    c = rgb.astype(np.float32, copy=False)
-    r, g, b = c[..., 0], c[..., 1], c[..., 2]
-    spread = np.maximum(np.maximum(np.abs(r - g), np.abs(g - b)), np.abs(r - b))
-    max_spread = float(spread.max())
+    height = rgb.shape[0]
+    grey = np.empty(rgb.shape[:2], dtype=np.float32)
+    max_spread, n_coloured = 0.0, 0
+    # In bands of rows, so that the float32 temporaries stay small whatever the image size.
+    for top in range(0, height, _BAND_ROWS):
+        c = rgb[top : top + _BAND_ROWS].astype(np.float32)
+        r, g, b = c[..., 0], c[..., 1], c[..., 2]
+        spread = np.maximum(np.maximum(np.abs(r - g), np.abs(g - b)), np.abs(r - b))
+        max_spread = max(max_spread, float(spread.max()))
+        n_coloured += int(np.count_nonzero(spread > _COLOUR_SPREAD * full_scale))
+        grey[top : top + _BAND_ROWS] = 0.299 * r + 0.587 * g + 0.114 * b
     if max_spread == 0.0:
-        return np.ascontiguousarray(r), None
-    coloured = float(np.mean(spread > _COLOUR_SPREAD * full_scale))
+        grey[...] = rgb[..., 0]
+        return grey, None
+    coloured = n_coloured / max(grey.size, 1)
     if coloured > _COLOUR_FRACTION:
         raise ColourImageError(
             path,
             f"colour image ({coloured:.1%} of pixels are coloured); only greyscale radiographs "
             "can be harmonized, convert it to greyscale first",
         )
-    grey = (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32)
     return grey, (
         f"near-grey colour image converted to luminance (largest channel difference "
         f"{max_spread / full_scale:.1%} of full scale, {coloured:.2%} of pixels coloured)"

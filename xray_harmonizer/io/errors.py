@@ -1,21 +1,39 @@
 """Exceptions raised when a study cannot be opened or written.
 
 Every exception names the file and one plain reason, so that a batch can report
-``path: reason`` on one line and go on with the rest.
+``path: reason`` on one line and go on with the rest. The message is always one printable line:
+control characters (from file names or file contents) are replaced, and length is capped. The
+readers never put element values from a file's header into a reason (a damaged length turns
+the next elements, patient name and ID among them, into a "value"), only tags, element names
+and exception types.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+#: Longest reason kept in a message; decoder messages can run to kilobytes.
+REASON_LIMIT = 300
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]")
+
+
+def printable(text: str, limit: int = REASON_LIMIT) -> str:
+    """``text`` as one printable line: control characters to ``?``, whitespace runs to one space."""
+    line = _UNPRINTABLE.sub("?", " ".join(str(text).split()))
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 class StudyError(Exception):
-    """Base class: a file could not be used as a chest X-ray study."""
+    """Base class: a file could not be used as a chest X-ray study.
+
+    ``path`` is the file as given; ``reason`` and ``str(exc)`` are one printable line.
+    """
 
     def __init__(self, path: str | Path, reason: str) -> None:
         self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        self.reason = printable(reason) or "unreadable"
+        super().__init__(f"{printable(str(self.path), 4096)}: {self.reason}")
 
 
 class FileAccessError(StudyError):

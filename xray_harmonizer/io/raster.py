@@ -9,23 +9,32 @@ bottom of [0, 1]. An inferred depth below 16 is reported in ``meta.warnings``.
 
 Colour: identical channels are read as grey silently; near-grey colour (JPEG chroma noise) is
 converted to luminance with a warning; truly coloured images raise ColourImageError.
+
+Damaged and hostile files: the size is checked from the header before decoding; a file whose
+header declares far more pixels than its bytes could plausibly hold (a decompression bomb) is
+refused before Pillow allocates; a PNG whose image data holds fewer rows than IHDR declares is
+refused as truncated (Pillow would fill them with black). Conversions work in place in float32,
+so loading needs about 6 bytes per pixel (8-bit) beyond Pillow's own buffer.
 """
 
 from __future__ import annotations
 
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from xray_harmonizer.io import _png
 from xray_harmonizer.io._common import check_size, colour_to_grey
 from xray_harmonizer.io.errors import (
     CorruptImageError,
     ImageSizeError,
     NotAnImageError,
     NotProjectionRadiographError,
+    printable,
 )
 from xray_harmonizer.io.image import ImageMetadata, XrayImage
 
@@ -34,6 +43,11 @@ RASTER_FORMATS = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "TIFF": "tiff", "
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM")
 _DEPTHS = (8, 10, 12, 14, 16)
 _DAMAGED = (OSError, SyntaxError, ValueError, EOFError, zlib.error, struct.error)
+#: Raw image bytes above which the compression ratio is checked (smaller images cost little).
+_BOMB_MIN_BYTES = 64 << 20
+#: Raw bytes per file byte beyond which a file is a decompression bomb, not a radiograph
+#: (radiographs compress 2-20x losslessly; an all-black synthetic image a few hundred x).
+_BOMB_RATIO = 250
 
 
 def has_raster_magic(head: bytes) -> bool:
@@ -55,29 +69,47 @@ def read_raster(path: Path) -> XrayImage:
     NotAnImageError, CorruptImageError, ImageSizeError, ColourImageError,
     NotProjectionRadiographError (multi-page TIFF)
     """
-    try:
-        im = Image.open(path)
-    except UnidentifiedImageError as exc:
-        raise NotAnImageError(path, "not a DICOM file or a PNG/JPEG/TIFF image") from exc
-    except Image.DecompressionBombError as exc:  # > ~179 Mpx, beyond MAX_PIXELS anyway
-        raise ImageSizeError(path, f"image is absurdly large ({exc})") from exc
-    except _DAMAGED as exc:
-        raise CorruptImageError(path, f"image header is damaged ({_one_line(exc)})") from exc
-    with im:
-        fmt = RASTER_FORMATS.get(im.format or "")
-        if fmt is None:
-            raise NotAnImageError(path, f"{im.format} images are not supported (use PNG, JPEG, TIFF or DICOM)")
-        if getattr(im, "n_frames", 1) > 1 and fmt == "tiff":
-            raise NotProjectionRadiographError(path, f"multi-page TIFF ({im.n_frames} pages), not a single radiograph")
-        width, height = im.size
-        check_size(path, height, width)
+    with warnings.catch_warnings():
+        # Our own size and ratio checks replace Pillow's decompression-bomb warning.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            im.load()
-            im = ImageOps.exif_transpose(im)
+            im = Image.open(path)
+        except UnidentifiedImageError as exc:
+            raise NotAnImageError(path, "not a DICOM file or a PNG/JPEG/TIFF image") from exc
+        except Image.DecompressionBombError as exc:  # > ~179 Mpx, beyond MAX_PIXELS anyway
+            raise ImageSizeError(path, "image is absurdly large (decompression bomb)") from exc
         except _DAMAGED as exc:
-            raise CorruptImageError(path, f"{im.format} data is truncated or damaged ({_one_line(exc)})") from exc
-        png = _png_header(path) if fmt == "png" else None
-        pixels, bits, photometric, warn = _to_unit(path, im, png)
+            raise CorruptImageError(path, f"image header is damaged ({_one_line(exc)})") from exc
+        with im:
+            return _load(path, im)
+
+
+def _load(path: Path, im: Image.Image) -> XrayImage:
+    fmt = RASTER_FORMATS.get(im.format or "")
+    if fmt is None:
+        raise NotAnImageError(path, f"{_one_line(im.format or 'this')} images are not supported (use PNG, JPEG, TIFF or DICOM)")
+    if getattr(im, "n_frames", 1) > 1 and fmt == "tiff":
+        raise NotProjectionRadiographError(path, f"multi-page TIFF ({im.n_frames} pages), not a single radiograph")
+    width, height = im.size
+    check_size(path, height, width)
+    raw_bytes = width * height * max(len(im.getbands()), 1) * (2 if "16" in im.mode or im.mode in ("I", "F") else 1)
+    file_bytes = max(path.stat().st_size, 1)
+    if raw_bytes > _BOMB_MIN_BYTES and raw_bytes > _BOMB_RATIO * file_bytes:
+        raise ImageSizeError(
+            path, f"declares {width}x{height} px in a file of {file_bytes} bytes (decompression bomb)"
+        )
+    png = _png.read_header(path) if fmt == "png" else None
+    if png is not None:
+        _png.check_complete(path, png)
+    try:
+        im.load()
+        im = ImageOps.exif_transpose(im)
+    except Image.DecompressionBombError as exc:
+        raise ImageSizeError(path, "image is absurdly large (decompression bomb)") from exc
+    except _DAMAGED as exc:
+        raise CorruptImageError(path, f"{fmt.upper()} data is truncated or damaged ({_one_line(exc)})") from exc
+    pixels, bits, photometric, warn = _to_unit(path, im, png)
+    np.clip(pixels, 0.0, 1.0, out=pixels)
     meta = ImageMetadata(
         source=path,
         format=fmt,
@@ -86,49 +118,62 @@ def read_raster(path: Path) -> XrayImage:
         warnings=tuple(warn),
         voi="float" if bits == 32 else "bits",
     )
-    return XrayImage(np.ascontiguousarray(np.clip(pixels, 0.0, 1.0), dtype=np.float32), meta)
+    return XrayImage(np.ascontiguousarray(pixels, dtype=np.float32), meta)
 
 
 def _to_unit(
-    path: Path, im: Image.Image, png: tuple[int, int, int | None] | None
+    path: Path, im: Image.Image, png: _png.PngHeader | None
 ) -> tuple[np.ndarray, int, str, list[str]]:
-    """Pixels in [0, 1], bits stored, photometric as stored, warnings."""
+    """Pixels in [0, 1] (a new float32 array, scaled in place), bits stored, photometric, warnings."""
     mode, warn = im.mode, []
     if mode == "1":
         return np.asarray(im, dtype=np.float32), 1, "MONOCHROME2", ["bilevel (1-bit) image"]
     if mode == "L":
-        return np.asarray(im, dtype=np.float32) / 255.0, 8, "MONOCHROME2", []
+        return _scaled(np.asarray(im), 255.0), 8, "MONOCHROME2", []
     if mode in ("LA", "La"):
         arr = np.asarray(im.convert("LA"))
         if arr[..., 1].min() < 255:
             warn.append("transparency ignored")
-        return arr[..., 0].astype(np.float32) / 255.0, 8, "MONOCHROME2", warn
+        return _scaled(arr[..., 0], 255.0), 8, "MONOCHROME2", warn
     if mode.startswith("I;16") or mode == "I":
-        arr = np.asarray(im).astype(np.int64)
-        if mode == "I" and (arr.min() < 0 or arr.max() > 65535):
-            lo, hi = float(arr.min()), float(arr.max())
+        arr = np.asarray(im)
+        lo, hi = int(arr.min()), int(arr.max())
+        if mode == "I" and (lo < 0 or hi > 65535):
             warn.append("32-bit integer image stretched over its actual range")
-            return (arr - lo).astype(np.float32) / max(hi - lo, 1.0), 32, "MONOCHROME2", warn
-        bits, scale, w = _sixteen_bit_scale(int(arr.max()), png[2] if png else None)
+            out = arr.astype(np.float32)
+            out -= np.float32(lo)
+            return _scaled(out, max(float(hi) - float(lo), 1.0)), 32, "MONOCHROME2", warn
+        bits, scale, w = _sixteen_bit_scale(hi, png.sbit if png else None)
         warn += [w] if w else []
-        return arr.astype(np.float32) / float(scale), bits, "MONOCHROME2", warn
+        return _scaled(arr, float(scale)), bits, "MONOCHROME2", warn
     if mode == "F":
-        arr = np.asarray(im, dtype=np.float32)
+        arr = np.array(im, dtype=np.float32)
+        if not np.isfinite(arr).all():
+            raise CorruptImageError(path, "floating-point image holds NaN or infinite values")
         lo, hi = float(arr.min()), float(arr.max())
         if lo < 0.0 or hi > 1.0:
             warn.append("floating-point image stretched over its actual range")
-            return (arr - lo) / max(hi - lo, 1e-12), 32, "MONOCHROME2", warn
+            arr -= np.float32(lo)
+            return _scaled(arr, max(hi - lo, 1e-12)), 32, "MONOCHROME2", warn
         return arr, 32, "MONOCHROME2", warn
     # Colour storage: palette, RGB(A), CMYK, YCbCr...
     has_alpha = mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in im.info)
     arr = np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
     if has_alpha and arr[..., 3].min() < 255:
         warn.append("transparency ignored")
-    if png is not None and png[0] == 16:
+    if png is not None and png.depth == 16:
         warn.append("16-bit colour PNG read at 8 bits per channel")
     grey, w = colour_to_grey(path, arr[..., :3], 255.0)
+    del arr
     warn += [w] if w else []
-    return grey / 255.0, 8, "RGB", warn
+    return _scaled(grey, 255.0), 8, "RGB", warn
+
+
+def _scaled(arr: np.ndarray, full_scale: float) -> np.ndarray:
+    """``arr / full_scale`` as float32, with one float32 array allocated at most."""
+    out = arr if arr.dtype == np.float32 and arr.flags.writeable else arr.astype(np.float32)
+    out /= np.float32(full_scale)
+    return out
 
 
 def _sixteen_bit_scale(vmax: int, sbit: int | None) -> tuple[int, int, str | None]:
@@ -147,35 +192,5 @@ def _sixteen_bit_scale(vmax: int, sbit: int | None) -> tuple[int, int, str | Non
     )
 
 
-def _png_header(path: Path) -> tuple[int, int, int | None] | None:
-    """(bit depth, colour type, first sBIT value or None) from a PNG's chunks before IDAT."""
-    try:
-        with open(path, "rb") as f:
-            if f.read(8) != _MAGIC[0]:
-                return None
-            depth, ctype, sbit = 0, 0, None
-            while True:
-                head = f.read(8)
-                if len(head) < 8:
-                    break
-                length, kind = struct.unpack(">I4s", head)
-                if kind == b"IHDR":
-                    body = f.read(length)
-                    depth, ctype = body[8], body[9]
-                    f.seek(4, 1)
-                elif kind == b"sBIT":
-                    body = f.read(length)
-                    sbit = body[0] if body else None
-                    f.seek(4, 1)
-                elif kind in (b"IDAT", b"IEND"):
-                    break
-                else:
-                    f.seek(length + 4, 1)
-            return depth, ctype, sbit
-    except (OSError, IndexError, struct.error):
-        return None
-
-
-def _one_line(exc: BaseException, limit: int = 160) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _one_line(exc: object, limit: int = 160) -> str:
+    return printable(str(exc) or type(exc).__name__, limit)

@@ -6,11 +6,19 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydicom.uid import UID
 
 from xray_harmonizer.io._common import register_input
+from xray_harmonizer.io._dicom_values import PASS_THROUGH, optional_code_string
 from xray_harmonizer.io.dicom import has_dicom_preamble, looks_like_raw_dataset, read_dicom
-from xray_harmonizer.io.errors import FileAccessError, NotAnImageError
+from xray_harmonizer.io.errors import (
+    CorruptImageError,
+    FileAccessError,
+    ImageSizeError,
+    NotAnImageError,
+    StudyError,
+)
 from xray_harmonizer.io.image import XrayImage
 from xray_harmonizer.io.raster import has_raster_magic, read_raster
 
@@ -35,7 +43,10 @@ def open_image(path: str | Path) -> XrayImage:
     StudyError subclass
         FileAccessError, NotAnImageError, CorruptImageError, UnsupportedTransferSyntaxError,
         NotProjectionRadiographError, EmptyPixelDataError, ImageSizeError, ColourImageError.
-        ``str(exc)`` is ``"path: reason"``.
+        ``str(exc)`` is ``"path: reason"``, one printable line without patient data. Any other
+        failure of a reader or a native decoder (pyo3 ``PanicException`` is a BaseException) is
+        reported as CorruptImageError, and MemoryError as ImageSizeError; only
+        KeyboardInterrupt and SystemExit pass through.
     """
     p = Path(path)
     if not p.exists():
@@ -50,19 +61,34 @@ def open_image(path: str | Path) -> XrayImage:
     register_input(p)
     if not head:
         raise NotAnImageError(p, "empty file (0 bytes)")
-    if has_dicom_preamble(head):
-        image = read_dicom(p)
-    elif has_raster_magic(head):
-        image = read_raster(p)
-    elif looks_like_raw_dataset(head):
-        image = read_dicom(p, force=True)
-    elif all(b in _PRINTABLE for b in head):
-        raise NotAnImageError(p, "text file, not an image")
-    else:
-        # Let Pillow name formats we do not read (GIF, WebP...) before giving up.
-        image = read_raster(p)
+    try:
+        image = _read(p, head)
+    except StudyError:
+        raise
+    except MemoryError as exc:
+        raise ImageSizeError(p, "not enough memory to open this image") from exc
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # a reader bug or a native decoder's panic: this file's error
+        log.debug("reader failed on %s with %s", p.name, type(exc).__name__)
+        raise CorruptImageError(p, f"file is damaged, the reader failed ({type(exc).__name__})") from exc
+    if not np.isfinite(image.pixels).all():  # the Image contract; a reader must never break it
+        raise CorruptImageError(p, "pixel values are not finite numbers")
     log.debug("opened %s (%s, %dx%d)", p.name, image.meta.format, image.shape[1], image.shape[0])
     return image
+
+
+def _read(p: Path, head: bytes) -> XrayImage:
+    if has_dicom_preamble(head):
+        return read_dicom(p)
+    if has_raster_magic(head):
+        return read_raster(p)
+    if looks_like_raw_dataset(head):
+        return read_dicom(p, force=True)
+    if all(b in _PRINTABLE for b in head):
+        raise NotAnImageError(p, "text file, not an image")
+    # Let Pillow name formats we do not read (GIF, WebP...) before giving up.
+    return read_raster(p)
 
 
 def describe(image: XrayImage) -> dict[str, Any]:
@@ -88,8 +114,8 @@ def describe(image: XrayImage) -> dict[str, Any]:
         "transfer_syntax_name": UID(ts).name if ts else None,
         "pixel_spacing_mm": list(m.pixel_spacing_mm) if m.pixel_spacing_mm else None,
         "modality": m.modality,
-        "body_part": _text(ds, "BodyPartExamined"),
-        "view_position": _text(ds, "ViewPosition"),
+        "body_part": optional_code_string(ds, "BodyPartExamined"),
+        "view_position": optional_code_string(ds, "ViewPosition"),
         "voi": m.voi,
         "window": {"center": m.window[0], "width": m.window[1]} if m.window else None,
         "instance_number": m.instance_number,
@@ -97,9 +123,3 @@ def describe(image: XrayImage) -> dict[str, Any]:
     }
     return out
 
-
-def _text(ds: Any, keyword: str) -> str | None:
-    if ds is None:
-        return None
-    value = str(ds.get(keyword, "") or "").strip()
-    return value or None

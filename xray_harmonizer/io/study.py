@@ -125,14 +125,12 @@ def open_study(path: str | Path) -> StudyResult:
 
 
 def _open_one(p: Path) -> XrayImage | StudyError:
+    # open_image turns every failure (native decoder panics included) into a StudyError.
     try:
         return open_image(p)
     except StudyError as exc:
         log.info("%s", exc)
         return exc
-    except Exception as exc:  # a reader bug must not stop the batch; report it as this file's error
-        log.warning("unexpected error reading %s", p.name, exc_info=True)
-        return StudyError(p, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
 def _group_series(files: list[Path]) -> list[Path]:
