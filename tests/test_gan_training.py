@@ -107,15 +107,74 @@ def test_local_correlation_scores_structure_not_intensity() -> None:
 
 @pytest.mark.parametrize("arch", ["cyclegan", "unit"])
 def test_structure_term_is_trained_and_recorded(arch: str, tiny_dirs: tuple[Path, Path]) -> None:
+    """Catches a structure term that is logged but not added to the loss (G's update would be
+    the plain one), or that pairs a translation with the wrong source (another value)."""
+    from training.gan.cyclegan import structure_term
+
     torch.set_num_threads(1)
     cfg = preset_config(arch, "tiny", steps=2, lambda_structure=2.0)
-    assert cfg.hparams.lambda_structure == 2.0
+    assert cfg.hparams.experimental.lambda_structure == 2.0
     assert TrainConfig.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()
-    logs = Trainer(cfg, _data(cfg, tiny_dirs), torch.device("cpu"), 1).step()
-    assert 0.0 <= logs["st"] <= 4.0
-    plain = Trainer(preset_config(arch, "tiny", steps=2), _data(cfg, tiny_dirs),
-                    torch.device("cpu"), 1).step()
-    assert "st" not in plain  # off by default: the paper's objective
+    plain_cfg = preset_config(arch, "tiny", steps=2)
+    real_a, real_b = _data(cfg, tiny_dirs).sample(1)
+    with_st = Trainer(cfg, _data(cfg, tiny_dirs), torch.device("cpu"), 1)
+    plain = Trainer(plain_cfg, _data(plain_cfg, tiny_dirs), torch.device("cpu"), 1)
+    torch.testing.assert_close(_weights(with_st), _weights(plain), rtol=0, atol=0)  # same start
+    out, logs = with_st.generator_step(real_a, real_b)
+    expected = float(structure_term(cfg.hparams.experimental, out, real_a, real_b).detach())
+    assert logs["st"] == pytest.approx(expected, rel=1e-5)
+    swapped = float(structure_term(cfg.hparams.experimental,
+                                   {"fake_a": out["fake_b"], "fake_b": out["fake_a"]},
+                                   real_a, real_b).detach())
+    assert abs(swapped - expected) > 1e-4  # the check above can tell the pairing apart
+    _, plain_logs = plain.generator_step(real_a, real_b)
+    assert "st" not in plain_logs  # off by default: the paper's objective
+    assert not torch.equal(_weights(with_st), _weights(plain))  # the term moved G
+
+
+@pytest.mark.parametrize("arch", ["cyclegan", "unit"])
+def test_generator_step_leaves_discriminators_without_gradients(
+        arch: str, tiny_dirs: tuple[Path, Path]) -> None:
+    """Catches the G step back-propagating into D's weights (wasted compute, and gradients
+    that a later change of the D step could silently accumulate): after a G step no D
+    parameter has a .grad, every G parameter has one, and D's weights are unchanged."""
+    torch.set_num_threads(1)
+    cfg = preset_config(arch, "tiny", steps=2)
+    trainer = Trainer(cfg, _data(cfg, tiny_dirs), torch.device("cpu"), 1)
+    d_before = [p.detach().clone() for p in trainer.discs.parameters()]
+    out, _ = trainer.generator_step(*_data(cfg, tiny_dirs).sample(1))
+    assert all(p.grad is None for p in trainer.discs.parameters())
+    assert all(p.grad is not None for p in trainer.gens.parameters())
+    for before, p in zip(d_before, trainer.discs.parameters()):
+        torch.testing.assert_close(p.detach(), before, rtol=0, atol=0)
+    assert all(p.requires_grad for p in trainer.discs.parameters())  # D trains next
+    trainer.discriminator_step(*_data(cfg, tiny_dirs).sample(1), out["fake_a"], out["fake_b"])
+    assert all(p.grad is not None for p in trainer.discs.parameters())
+
+
+@pytest.mark.parametrize("arch", ["cyclegan", "unit"])
+def test_same_seed_same_weights_whatever_the_global_rng(arch: str,
+                                                        tiny_dirs: tuple[Path, Path]) -> None:
+    """Catches initial weights or UNIT's latent noise drawn from the global torch RNG: two runs
+    with the same seed after different global seeds (and draws) end identical; another seed
+    gives other weights."""
+    torch.set_num_threads(1)
+    cfg = preset_config(arch, "tiny", steps=2)
+
+    def run(global_seed: int, config: TrainConfig) -> torch.Tensor:
+        torch.manual_seed(global_seed)
+        torch.rand(global_seed + 1)  # something else consumed the global RNG
+        trainer = Trainer(config, _data(config, tiny_dirs), torch.device("cpu"), 1)
+        torch.rand(17)
+        trainer.step()
+        torch.rand(3)
+        trainer.step()
+        return torch.cat([_weights(trainer),
+                          *[p.detach().flatten() for p in trainer.discs.parameters()]])
+
+    first = run(1, cfg)
+    torch.testing.assert_close(run(12345, cfg), first, rtol=0, atol=0)
+    assert not torch.equal(run(1, preset_config(arch, "tiny", steps=2, seed=1)), first)
 
 
 @pytest.mark.parametrize("arch", ["cyclegan", "unit"])
@@ -125,7 +184,7 @@ def test_discriminator_norm_and_upsampling_options(arch: str,
 
     torch.set_num_threads(1)
     cfg = preset_config(arch, "tiny", steps=2, d_norm="none", upsample="transpose")
-    assert cfg.hparams.d_norm == "none" and cfg.hparams.upsample == "transpose"
+    assert cfg.hparams.experimental.d_norm == "none" and cfg.hparams.upsample == "transpose"
     trainer = Trainer(cfg, _data(cfg, tiny_dirs), torch.device("cpu"), 1)
     assert not any(isinstance(m, nn.InstanceNorm2d) for m in trainer.discs.modules())
     assert any(isinstance(m, nn.ConvTranspose2d) for m in trainer.gens.modules())
@@ -137,11 +196,41 @@ def test_discriminator_norm_and_upsampling_options(arch: str,
                 torch.device("cpu"), 1)
 
 
-def test_random_crop_pads_small_images_and_keeps_size() -> None:
-    rng = np.random.default_rng(0)
-    img = np.random.default_rng(1).random((20, 50), dtype=np.float32)
-    crop = random_crop(img, 32, rng)
-    assert crop.shape == (32, 32)
+def _inference_input(image: np.ndarray, multiple: int) -> np.ndarray:
+    """What NeuralGeneralizer.run_network feeds its ONNX session for ``image``."""
+    from xray_harmonizer.generalizers.neural import NeuralGeneralizer
+
+    seen: list[np.ndarray] = []
+
+    class Recorder:
+        def run(self, _outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+            seen.append(feeds["image"][0, 0].copy())
+            return [feeds["image"]]
+
+    g = NeuralGeneralizer.__new__(NeuralGeneralizer)
+    g.multiple, g._input_name, g._session = multiple, "image", Recorder()
+    g.run_network(image)
+    return seen[0]
+
+
+@pytest.mark.parametrize("shape", [(40, 50), (37, 60), (64, 45), (33, 64)])
+def test_training_crops_are_padded_like_inference(shape: tuple[int, int]) -> None:
+    """Catches training padding that differs from inference (it was symmetric while
+    run_network pads bottom/right): the image must sit at the crop's top-left, and the padded
+    band must hold what inference puts there (reflect; sides shorter than their pad, which
+    no working-size image has, are edge-padded by both)."""
+    img = np.random.default_rng(1).random(shape, dtype=np.float32)
+    want = {False: _inference_input(img, 4), True: _inference_input(img[:, ::-1].copy(), 4)}
+    flips = set()
+    for seed in range(8):
+        crop = random_crop(img, 64, np.random.default_rng(seed))
+        assert crop.shape == (64, 64)
+        flipped = bool(np.array_equal(crop[: shape[0], : shape[1]], img[:, ::-1]))
+        assert flipped or np.array_equal(crop[: shape[0], : shape[1]], img)
+        ref = want[flipped]
+        np.testing.assert_array_equal(crop[: ref.shape[0], : ref.shape[1]], ref)
+        flips.add(flipped)
+    assert flips == {False, True}  # both branches were checked
 
 
 @pytest.mark.parametrize("arch", ["cyclegan", "unit"])

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from training.gan.config import CycleGanConfig
+from training.gan.config import CycleGanConfig, Experimental
 from training.gan.networks import (PatchDiscriminator, ResnetGenerator, init_weights, lsgan_loss,
                                   structure_loss)
 
@@ -19,15 +19,12 @@ from training.gan.networks import (PatchDiscriminator, ResnetGenerator, init_wei
 class CycleGenerators(nn.Module):
     """Both generators; ``forward`` runs everything one generator step needs (one DDP call)."""
 
-    def __init__(self, cfg: CycleGanConfig) -> None:
+    def __init__(self, cfg: CycleGanConfig, generator: torch.Generator) -> None:
         super().__init__()
         self.cfg = cfg
-        self.g_ab = ResnetGenerator(cfg.width, cfg.n_blocks, cfg.upsample, cfg.head)
-        self.g_ba = ResnetGenerator(cfg.width, cfg.n_blocks, cfg.upsample, cfg.head)
-        init_weights(self)
-        if cfg.head != "tanh":
-            self.g_ab.zero_head()
-            self.g_ba.zero_head()
+        self.g_ab = ResnetGenerator(cfg.width, cfg.n_blocks, cfg.upsample)
+        self.g_ba = ResnetGenerator(cfg.width, cfg.n_blocks, cfg.upsample)
+        init_weights(self, generator)
 
     @property
     def multiple(self) -> int:
@@ -51,32 +48,31 @@ class CycleGenerators(nn.Module):
 class Discriminators(nn.Module):
     """``D_A`` (real vs fake reference) and ``D_B`` (real vs fake site) in one module."""
 
-    def __init__(self, width: int, n_layers: int, downsample: int = 1,
-                 input_noise: float = 0.0, norm: str = "instance") -> None:
+    def __init__(self, width: int, n_layers: int, generator: torch.Generator,
+                 norm: str = "instance") -> None:
         super().__init__()
         if norm not in ("instance", "none"):
             raise ValueError(f"discriminator norm must be instance or none, got {norm!r}")
         self.d_a = PatchDiscriminator(width, n_layers, norm == "instance")
         self.d_b = PatchDiscriminator(width, n_layers, norm == "instance")
-        self.downsample = downsample
-        self.input_noise = input_noise
-        init_weights(self)
+        init_weights(self, generator)
 
     def forward(self, x_a: torch.Tensor, x_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.downsample > 1:  # judge the intensity look, not pixel noise (see CycleGanConfig)
-            x_a = F.avg_pool2d(x_a, self.downsample)
-            x_b = F.avg_pool2d(x_b, self.downsample)
-        if self.input_noise > 0:  # instance noise (Sønderby et al. 2017), real and fake alike
-            x_a = x_a + self.input_noise * torch.randn_like(x_a)
-            x_b = x_b + self.input_noise * torch.randn_like(x_b)
         return self.d_a(x_a), self.d_b(x_b)
+
+
+def structure_term(cfg: Experimental, out: dict[str, torch.Tensor], real_a: torch.Tensor,
+                   real_b: torch.Tensor) -> torch.Tensor:
+    """The experimental structure term of both translations (see :class:`Experimental`)."""
+    return (structure_loss(real_b, out["fake_a"], cfg.structure_window)
+            + structure_loss(real_a, out["fake_b"], cfg.structure_window))
 
 
 def generator_loss(cfg: CycleGanConfig, out: dict[str, torch.Tensor], real_a: torch.Tensor,
                    real_b: torch.Tensor, pred_fake_a: torch.Tensor,
                    pred_fake_b: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
     """Eq. (3): adversarial (LSGAN) + lambda * cycle L1 + 0.5 lambda * identity L1, plus the
-    optional structure term (``cfg.lambda_structure``)."""
+    experimental structure term when its weight is set."""
     gan = lsgan_loss(pred_fake_a, True) + lsgan_loss(pred_fake_b, True)
     cyc = F.l1_loss(out["rec_a"].float(), real_a) + F.l1_loss(out["rec_b"].float(), real_b)
     loss = gan + cfg.lambda_cycle * cyc
@@ -85,14 +81,17 @@ def generator_loss(cfg: CycleGanConfig, out: dict[str, torch.Tensor], real_a: to
         idt = F.l1_loss(out["idt_a"].float(), real_a) + F.l1_loss(out["idt_b"].float(), real_b)
         loss = loss + cfg.lambda_cycle * cfg.lambda_identity * idt
         logs["idt"] = float(idt.detach())
-    if cfg.lambda_structure > 0:
-        st = (structure_loss(real_b, out["fake_a"], cfg.structure_window)
-              + structure_loss(real_a, out["fake_b"], cfg.structure_window))
-        loss = loss + cfg.lambda_structure * st
+    if cfg.experimental.lambda_structure > 0:
+        st = structure_term(cfg.experimental, out, real_a, real_b)
+        loss = loss + cfg.experimental.lambda_structure * st
         logs["st"] = float(st.detach())
     return loss, logs
 
 
-def build(cfg: CycleGanConfig) -> tuple[CycleGenerators, Discriminators]:
-    return CycleGenerators(cfg), Discriminators(cfg.d_width, cfg.d_layers, cfg.d_downsample,
-                                                cfg.d_input_noise, cfg.d_norm)
+def build(cfg: CycleGanConfig, generator: torch.Generator | None = None
+          ) -> tuple[CycleGenerators, Discriminators]:
+    """Generators and discriminators, initial weights drawn from ``generator`` (None: a new one
+    seeded with 0; the global torch RNG is never used)."""
+    gen = torch.Generator().manual_seed(0) if generator is None else generator
+    return CycleGenerators(cfg, gen), Discriminators(cfg.d_width, cfg.d_layers, gen,
+                                                     cfg.experimental.d_norm)

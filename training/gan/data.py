@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from xray_harmonizer.imaging.transfer import resize, working_shape
+from xray_harmonizer.io import open_image
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +29,7 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """float32 (H, W) in [0, 1] through the app's reader; Pillow for PNG/JPEG if it is missing."""
-    try:
-        from xray_harmonizer.io import open_image
-    except ImportError:  # the io package had not landed yet when this was written
-        from PIL import Image
-
-        with Image.open(path) as im:
-            arr = np.asarray(im)
-        if arr.ndim == 3:
-            arr = arr[..., 0]
-        scale = 65535.0 if arr.dtype == np.uint16 else 255.0
-        return (arr.astype(np.float32) / scale).clip(0, 1)
+    """float32 (H, W) in [0, 1], MONOCHROME2, through the app's reader (as at inference)."""
     return open_image(path).pixels
 
 
@@ -62,20 +52,29 @@ def load_folder(folder: str | Path, working_size: int, *, rank: int = 0) -> list
     return images
 
 
-def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A ``size`` x ``size`` crop (reflect-padded first where the image is smaller), random
-    horizontal flip. Crops never rescale, so the aspect ratio of anatomy is kept."""
+def pad_bottom_right(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` padded at the bottom and right to at least ``height`` x ``width``, as
+    ``NeuralGeneralizer.run_network`` pads at inference: reflect, or edge-replicate when a pad
+    is not smaller than the side it extends. The image keeps its top-left corner."""
     h, w = image.shape
-    if h < size or w < size:
-        ph, pw = max(0, size - h), max(0, size - w)
-        image = np.pad(image, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)), mode="reflect")
-        h, w = image.shape
+    ph, pw = max(0, height - h), max(0, width - w)
+    if not (ph or pw):
+        return image
+    mode = "reflect" if ph < h and pw < w else "edge"
+    return np.pad(image, ((0, ph), (0, pw)), mode=mode)
+
+
+def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``size`` x ``size`` crop after a random horizontal flip; a side shorter than ``size``
+    is padded bottom/right like inference (:func:`pad_bottom_right`), so the network trains on
+    the layout it will see. Crops never rescale, so the aspect ratio of anatomy is kept."""
+    if rng.random() < 0.5:
+        image = image[:, ::-1]
+    image = pad_bottom_right(image, size, size)
+    h, w = image.shape
     top = int(rng.integers(0, h - size + 1))
     left = int(rng.integers(0, w - size + 1))
-    crop = image[top:top + size, left:left + size]
-    if rng.random() < 0.5:
-        crop = crop[:, ::-1]
-    return crop
+    return image[top:top + size, left:left + size]
 
 
 class UnpairedCrops:

@@ -14,7 +14,6 @@ from torch import nn
 from torch.nn import functional as F
 
 UPSAMPLE_MODES = ("transpose", "resize")
-HEADS = ("tanh", "residual", "affine")
 
 
 def conv_norm_act(c_in: int, c_out: int, kernel: int, stride: int = 1, *, norm: bool = True,
@@ -77,19 +76,16 @@ class ResnetGenerator(nn.Module):
     n_blocks : int
         Residual blocks at the bottleneck (the paper: 9 at 256 px).
     upsample : str
-        ``"transpose"`` or ``"resize"``.
-    head : str
-        ``"tanh"``: the paper's output layer. ``"residual"``: input + head output, clamped to
-        [-1, 1], so the untrained network is the identity. ``"affine"``: the last conv predicts
-        two maps ``(a - 1, b)`` and the output is ``clamp(a * x + b, -1, 1)``: a per-pixel
-        intensity transform of the input, which cannot invent structure and is exactly what
-        the full-resolution transfer carries over; it starts as the identity too.
+        ``"transpose"`` or ``"resize"`` (:func:`upsample_block`).
+
+    The output layer is the paper's 7x7 conv + tanh. Whatever the network outputs, the app
+    keeps only its local intensity mapping (``xray_harmonizer/imaging/transfer.py``), so it
+    cannot add structure to the full-resolution image.
     """
 
     multiple = 4
 
-    def __init__(self, width: int, n_blocks: int, upsample: str = "resize",
-                 head: str = "tanh") -> None:
+    def __init__(self, width: int, n_blocks: int, upsample: str = "resize") -> None:
         super().__init__()
         w = width
         layers: list[nn.Module] = [
@@ -99,34 +95,20 @@ class ResnetGenerator(nn.Module):
         ]
         layers += [ResidualBlock(4 * w) for _ in range(n_blocks)]
         layers += [upsample_block(4 * w, 2 * w, upsample), upsample_block(2 * w, w, upsample)]
-        if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, 2 if head == "affine" else 1, 7)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, 1, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
-        self.head = head
-
-    def zero_head(self) -> None:
-        """Zero the last conv so that a residual/affine generator starts as the identity."""
-        last = self.model[-1]
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
-        if self.head == "residual":
-            return torch.clamp(x + out, -1.0, 1.0)
-        if self.head == "affine":
-            return torch.clamp((1.0 + out[:, :1]) * x + out[:, 1:], -1.0, 1.0)
-        return torch.tanh(out)
+        return self.model(x)
 
 
 class PatchDiscriminator(nn.Module):
     """PatchGAN: ``C(w)-C(2w)-C(4w)-C(8w)`` then a 1-channel 4x4 conv (70x70 receptive field at
     ``n_layers=3``); no norm on the first layer, LeakyReLU 0.2, raw scores (LSGAN).
 
-    ``norm=False`` drops the instance norms, which normalise every feature map per image and
-    so may let D discount a global brightness or contrast offset, what a site shift mostly is
-    (an option, tried in training/gan/README.md).
+    ``norm=False`` drops the instance norms (``Experimental.d_norm = "none"``): they normalise
+    every feature map per image and so may let D discount a global brightness or contrast
+    offset, what a site shift mostly is. Tried, not adopted (training/gan/README.md).
     """
 
     def __init__(self, width: int = 64, n_layers: int = 3, norm: bool = True) -> None:
@@ -148,11 +130,15 @@ class PatchDiscriminator(nn.Module):
         return self.model(x)
 
 
-def init_weights(module: nn.Module, gain: float = 0.02) -> None:
-    """Normal(0, 0.02) conv weights, zero biases (the CycleGAN/pix2pix initialisation)."""
+def init_weights(module: nn.Module, generator: torch.Generator, gain: float = 0.02) -> None:
+    """Normal(0, 0.02) conv weights, zero biases (the CycleGAN/pix2pix initialisation).
+
+    Every conv of these networks is drawn here from ``generator`` (they have no other
+    parameters), so the initial weights depend on the seed only, not on the global RNG.
+    """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, gain)
+            nn.init.normal_(m.weight, 0.0, gain, generator=generator)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
 
@@ -218,9 +204,6 @@ class ImagePool:
                 out.append(old)
             else:
                 out.append(img)
-        # Stored crops may differ in size from the batch; return each at the batch's size.
-        h, w = images.shape[-2:]
-        out = [o if o.shape[-2:] == (h, w) else img_like(o, h, w) for o in out]
         return torch.cat(out, 0)
 
     def state(self) -> list[torch.Tensor]:
@@ -228,13 +211,3 @@ class ImagePool:
 
     def load(self, images: list[torch.Tensor], device: torch.device) -> None:
         self.images = [i.to(device) for i in images]
-
-
-def img_like(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Centre-crop or pad (reflect) ``x`` to (h, w)."""
-    xh, xw = x.shape[-2:]
-    if xh < h or xw < w:
-        x = nn.functional.pad(x, (0, max(0, w - xw), 0, max(0, h - xh)), mode="replicate")
-        xh, xw = x.shape[-2:]
-    top, left = (xh - h) // 2, (xw - w) // 2
-    return x[..., top:top + h, left:left + w]

@@ -96,10 +96,12 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, data: UnpairedCrops, device: torch.device,
                  world: int) -> None:
         self.cfg, self.data, self.device = cfg, data, device
-        torch.manual_seed(cfg.seed)  # same initial weights on every rank
+        # Initial weights (and UNIT's latent noise) come from this generator, never from the
+        # global RNG: the same seed gives the same weights on every rank and in every process.
+        self.model_gen = torch.Generator().manual_seed(cfg.seed)
         module = cyclegan if cfg.arch == "cyclegan" else unit
         self.gen_loss = module.generator_loss
-        gens, discs = module.build(cfg.hparams)  # type: ignore[arg-type]
+        gens, discs = module.build(cfg.hparams, self.model_gen)  # type: ignore[arg-type]
         self.gens, self.discs = gens.to(device), discs.to(device)
         self.gen_run: nn.Module = self.gens
         self.disc_run: nn.Module = self.discs
@@ -131,30 +133,52 @@ class Trainer:
         return nullcontext()
 
     def step(self) -> dict[str, float]:
+        """One generator update, then one discriminator update; the losses for the log."""
         real_a, real_b = (t.to(self.device) for t in self.data.sample(self.cfg.batch_size))
-        with self.autocast():
-            out = self.gen_run(real_a, real_b)
-            pred_a, pred_b = self.disc_run(out["fake_a"], out["fake_b"])
-            loss_g, logs = self.gen_loss(self.cfg.hparams, out, real_a, real_b, pred_a, pred_b)
+        out, logs = self.generator_step(real_a, real_b)
+        logs["D"] = self.discriminator_step(real_a, real_b, out["fake_a"], out["fake_b"])
+        self.sched_g.step()
+        self.sched_d.step()
+        self.step_index += 1
+        return logs
+
+    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor
+                       ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        """Update G against frozen discriminators.
+
+        D's parameters do not require grad during this forward, so backward computes no
+        weight gradients for D (only the gradient through D to G's outputs). D runs without
+        its DDP wrapper here: no D gradients to average, and its replicas are identical.
+        """
+        self.discs.requires_grad_(False)
+        try:
+            with self.autocast():
+                out = self.gen_run(real_a, real_b)
+                pred_a, pred_b = self.discs(out["fake_a"], out["fake_b"])
+                loss_g, logs = self.gen_loss(self.cfg.hparams, out, real_a, real_b, pred_a,
+                                             pred_b)
+        finally:
+            self.discs.requires_grad_(True)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        # D: real vs (pooled) fake in one call per domain; instance norm keeps samples apart.
-        fake_a = self.pool_a.query(out["fake_a"].detach().float())
-        fake_b = self.pool_b.query(out["fake_b"].detach().float())
+        return out, logs
+
+    def discriminator_step(self, real_a: torch.Tensor, real_b: torch.Tensor,
+                           fake_a: torch.Tensor, fake_b: torch.Tensor) -> float:
+        """Update D on real vs (pooled) fake, one call per domain (instance norm keeps the
+        samples of a batch apart); the fakes are detached, so nothing flows back into G."""
+        fake_a = self.pool_a.query(fake_a.detach().float())
+        fake_b = self.pool_b.query(fake_b.detach().float())
         n = real_a.shape[0]
         with self.autocast():
             pa, pb = self.disc_run(torch.cat([real_a, fake_a]), torch.cat([real_b, fake_b]))
             loss_d = 0.5 * (lsgan_loss(pa[:n], True) + lsgan_loss(pa[n:], False)
                             + lsgan_loss(pb[:n], True) + lsgan_loss(pb[n:], False))
-        self.opt_d.zero_grad(set_to_none=True)  # also drops the D grads the G step left
+        self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
-        self.sched_g.step()
-        self.sched_d.step()
-        self.step_index += 1
-        logs["D"] = float(loss_d.detach())
-        return logs
+        return float(loss_d.detach())
 
     def state(self) -> dict[str, Any]:
         return {
@@ -164,7 +188,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
             "pool_a": self.pool_a.state(), "pool_b": self.pool_b.state(),
-            "pool_rng": self.pool_gen.get_state(), "torch_rng": torch.get_rng_state(),
+            "pool_rng": self.pool_gen.get_state(), "model_rng": self.model_gen.get_state(),
             "data_rng": self.data.state(),
         }
 
@@ -178,7 +202,7 @@ class Trainer:
         self.pool_a.load(st["pool_a"], self.device)
         self.pool_b.load(st["pool_b"], self.device)
         self.pool_gen.set_state(st["pool_rng"])
-        torch.set_rng_state(st["torch_rng"])
+        self.model_gen.set_state(st["model_rng"])
         self.data.load_state(st["data_rng"])
         self.step_index = int(st["step"])
         self.train_seconds = float(st["train_seconds"])
@@ -201,7 +225,6 @@ def write_preview(trainer: Trainer, path: Path) -> None:
     from PIL import Image
 
     gens = trainer.gens
-    rng_state = torch.get_rng_state()  # UNIT's noise must not shift the training draws
     gens.eval()
     with torch.no_grad():
         a = trainer.data.reference[0]
@@ -217,7 +240,6 @@ def write_preview(trainer: Trainer, path: Path) -> None:
             ab = gens.decode(gens.encode(ta, "a"), "b")
         ba = gens.translate(tb)
     gens.train()
-    torch.set_rng_state(rng_state)
 
     def img(t: torch.Tensor) -> np.ndarray:
         return ((t[0, 0].float().cpu().numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)

@@ -21,23 +21,29 @@ from torch import nn
 from torch.nn import functional as F
 
 from training.gan.config import UnitConfig
-from training.gan.cyclegan import Discriminators
+from training.gan.cyclegan import Discriminators, structure_term
 from training.gan.networks import (ResidualBlock, conv_norm_act, init_weights, lsgan_loss,
-                                  structure_loss, upsample_block)
+                                  upsample_block)
 
 
 class UnitGenerators(nn.Module):
-    """Private encoders/decoders per domain and the shared blocks between them."""
+    """Private encoders/decoders per domain and the shared blocks between them.
 
-    def __init__(self, cfg: UnitConfig) -> None:
+    ``generator`` draws the initial weights and, afterwards, the latent noise ``eta`` of
+    :meth:`forward`: a training run depends on its seed only, never on the global torch RNG
+    (which anything else in the process may consume). Its state is saved with the checkpoint.
+    """
+
+    def __init__(self, cfg: UnitConfig, generator: torch.Generator) -> None:
         super().__init__()
         self.cfg = cfg
+        self.generator = generator
         c = cfg.width * 2 ** cfg.n_down
         self.enc_a, self.enc_b = self._encoder(cfg), self._encoder(cfg)
         self.enc_shared = nn.Sequential(*[ResidualBlock(c) for _ in range(cfg.n_res_shared)])
         self.dec_shared = nn.Sequential(*[ResidualBlock(c) for _ in range(cfg.n_res_shared)])
         self.dec_a, self.dec_b = self._decoder(cfg), self._decoder(cfg)
-        init_weights(self)
+        init_weights(self, generator)
 
     @staticmethod
     def _encoder(cfg: UnitConfig) -> nn.Sequential:
@@ -70,17 +76,21 @@ class UnitGenerators(nn.Module):
     def decode(self, z: torch.Tensor, domain: str) -> torch.Tensor:
         return (self.dec_a if domain == "a" else self.dec_b)(self.dec_shared(z))
 
+    def _sample(self, h: torch.Tensor) -> torch.Tensor:
+        """``h + eta``, eta ~ N(0, I) from :attr:`generator` (drawn on its device, then moved)."""
+        eta = torch.randn(h.shape, generator=self.generator, device=self.generator.device)
+        return h + eta.to(device=h.device, dtype=h.dtype)
+
     def forward(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, torch.Tensor]:
         h_a, h_b = self.encode(real_a, "a"), self.encode(real_b, "b")
-        z_a = h_a + torch.randn_like(h_a)
-        z_b = h_b + torch.randn_like(h_b)
+        z_a, z_b = self._sample(h_a), self._sample(h_b)
         fake_a, fake_b = self.decode(z_b, "a"), self.decode(z_a, "b")
         h_ab, h_ba = self.encode(fake_b, "b"), self.encode(fake_a, "a")
         return {
             "h_a": h_a, "h_b": h_b, "rec_a": self.decode(z_a, "a"), "rec_b": self.decode(z_b, "b"),
             "fake_a": fake_a, "fake_b": fake_b, "h_ab": h_ab, "h_ba": h_ba,
-            "cyc_a": self.decode(h_ab + torch.randn_like(h_ab), "a"),
-            "cyc_b": self.decode(h_ba + torch.randn_like(h_ba), "b"),
+            "cyc_a": self.decode(self._sample(h_ab), "a"),
+            "cyc_b": self.decode(self._sample(h_ba), "b"),
         }
 
     def translate(self, site: torch.Tensor) -> torch.Tensor:
@@ -105,14 +115,17 @@ def generator_loss(cfg: UnitConfig, out: dict[str, torch.Tensor], real_a: torch.
             + cfg.lambda_cycle_kl * cyc_kl + cfg.lambda_cycle_recon * cyc)
     logs = {"G": float(gan.detach()), "kl": float(kl.detach()), "rec": float(rec.detach()),
             "cyc": float(cyc.detach())}
-    if cfg.lambda_structure > 0:  # optional, not in the paper: see CycleGanConfig
-        st = (structure_loss(real_b, out["fake_a"], cfg.structure_window)
-              + structure_loss(real_a, out["fake_b"], cfg.structure_window))
-        loss = loss + cfg.lambda_structure * st
+    if cfg.experimental.lambda_structure > 0:  # not in the paper: see config.Experimental
+        st = structure_term(cfg.experimental, out, real_a, real_b)
+        loss = loss + cfg.experimental.lambda_structure * st
         logs["st"] = float(st.detach())
     return loss, logs
 
 
-def build(cfg: UnitConfig) -> tuple[UnitGenerators, Discriminators]:
-    return UnitGenerators(cfg), Discriminators(cfg.d_width, cfg.d_layers,
-                                               input_noise=cfg.d_input_noise, norm=cfg.d_norm)
+def build(cfg: UnitConfig, generator: torch.Generator | None = None
+          ) -> tuple[UnitGenerators, Discriminators]:
+    """Generators and discriminators, initial weights drawn from ``generator`` (None: a new one
+    seeded with 0); the generators keep drawing their latent noise from it."""
+    gen = torch.Generator().manual_seed(0) if generator is None else generator
+    return UnitGenerators(cfg, gen), Discriminators(cfg.d_width, cfg.d_layers, gen,
+                                                    cfg.experimental.d_norm)
