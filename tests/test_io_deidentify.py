@@ -88,3 +88,26 @@ def test_without_deidentifier_identity_is_kept(dicom_dir: Path, tmp_path: Path) 
     ds = pydicom.dcmread(_export(dicom_dir / "RG2_UNC.dcm", tmp_path / "o.dcm", None))
     assert ds.PatientID == src.PatientID and ds.StudyInstanceUID == src.StudyInstanceUID
     assert "PatientIdentityRemoved" not in ds
+
+
+def test_cli_harmonize_deidentify(dicom_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``harmonize --format dcm --deidentify``: the two RG2 images (one study) land in one new
+    study, RG3 in another, none carries identity; with PNG output the flag is a usage error,
+    not silently ignored."""
+    from xray_harmonizer.cli import main
+
+    out = tmp_path / "out"
+    args = [str(dicom_dir / n) for n in ("RG2_UNC.dcm", "RG2_JPLL.dcm", "RG3_UNC.dcm")] + ["-o", str(out)]
+    assert main(["harmonize", *args, "--format", "dcm", "--deidentify"]) == 0
+    written = sorted(out.glob("*.dcm"))
+    assert len(written) == 3
+    for path in written:
+        raw = path.read_bytes()
+        assert b"CompressedSamples" not in raw and b"10RG2" not in raw and b"11RG3" not in raw
+    by_name = {p.name[:3]: [] for p in written}
+    for p in written:
+        by_name[p.name[:3]].append(pydicom.dcmread(p, stop_before_pixels=True).StudyInstanceUID)
+    assert len(set(by_name["RG2"])) == 1 and set(by_name["RG2"]).isdisjoint(by_name["RG3"])
+    capsys.readouterr()
+    assert main(["harmonize", *args, "--deidentify"]) == 2
+    assert "--deidentify applies to --format dcm" in capsys.readouterr().err

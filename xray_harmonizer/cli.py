@@ -80,6 +80,9 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="histogram matching over the whole image instead of the body region")
     har.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
     har.add_argument("--format", choices=("png", "dcm"), default="png")
+    har.add_argument("--deidentify", action="store_true",
+                     help="with --format dcm: apply the DICOM PS3.15 Basic Profile (identity "
+                          "removed, new UIDs consistent across this run)")
     har.add_argument("--json", action="store_true", help="print one JSON object per image")
     har.set_defaults(func=_cmd_harmonize)
 
@@ -180,9 +183,14 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     from xray_harmonizer.io import open_study
     from xray_harmonizer.io.errors import StudyError
     from xray_harmonizer.analysis import harmonize_and_measure, prepare
+    from xray_harmonizer.io.deidentify import Deidentifier
     from xray_harmonizer.io.export import output_path_for, write_derived_dicom, write_png16
     from xray_harmonizer.reference.profile import ProfileError, load_profile
 
+    if args.deidentify and args.format != "dcm":
+        print("error: --deidentify applies to --format dcm (PNG files carry no patient data)",
+              file=sys.stderr)
+        return EXIT_USAGE
     try:
         profile = load_profile(args.reference)
         generalizer = _choose_generalizer(args, profile)
@@ -195,6 +203,7 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     used: set[Path] = {img.meta.source.resolve() for img in images}
     ext = ".dcm" if args.format == "dcm" else ".png"
+    deidentifier = Deidentifier() if args.deidentify else None  # one UID map for the whole run
     suffix = f"_harmonized_{generalizer.kind}"  # outputs of different methods sit side by side
     for image in tqdm(images, desc="harmonize", unit="img", disable=True if len(images) < 2 else None, file=sys.stderr):
         try:
@@ -205,7 +214,7 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
             target = _unique(output_path_for(image, args.output, suffix=suffix, ext=ext), used)
             if args.format == "dcm":
                 write_derived_dicom(out, image, target, generalizer_name=generalizer.name,
-                                    model_hash=generalizer.model_hash)
+                                    model_hash=generalizer.model_hash, deidentifier=deidentifier)
             else:
                 write_png16(out, target)
         except StudyError as exc:
