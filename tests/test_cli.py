@@ -82,11 +82,13 @@ def test_missing_input_is_refused_not_fatal(kermany_dir, tmp_path, capsys):
 
 
 def test_profile_build_on_small_folder(kermany_dir, tmp_path):
+    """Catches a profile build that writes its file but reports failure (the exit status is
+    what scripts and the wizard act on), and one that counts the non-image file."""
     for f in sorted(kermany_dir.glob("*.png"))[:5]:
         shutil.copy(f, tmp_path)
     (tmp_path / "notes.txt").write_text("not an image")
     out = tmp_path / "site.json"
-    main(["profile", "build", str(tmp_path), "-o", str(out), "--site-id", "mini"])
+    assert main(["profile", "build", str(tmp_path), "-o", str(out), "--site-id", "mini"]) == 0
     data = json.loads(out.read_text())
     assert data["site_id"] == "mini" and data["n_images"] == 5
 
