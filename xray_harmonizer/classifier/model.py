@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from xray_harmonizer.classifier.domain import DomainReference, DomainVerdict, tag_reason
 from xray_harmonizer.classifier.preprocess import prepare_batch
 from xray_harmonizer.imaging.validation import check_image
 from xray_harmonizer.models.package import ModelPackage, PackageError, load_package
 
 log = logging.getLogger(__name__)
+
+FEATURES_OUTPUT = "features"  # the penultimate layer, exported beside "probability"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The classifier's answer for one image: ``probability`` is None outside its domain, and
+    ``verdict.reason`` then says why."""
+
+    probability: float | None
+    verdict: DomainVerdict
 
 
 class ClassifierModel:
@@ -41,6 +55,18 @@ class ClassifierModel:
         self._session = runtime.session
         self.provider = runtime.provider
         self._input = self._session.get_inputs()[0].name
+        outputs = [o.name for o in self._session.get_outputs()]
+        self._features_index = outputs.index(FEATURES_OUTPUT) if FEATURES_OUTPUT in outputs \
+            else None
+        self.domain = self._load_domain()
+
+    def _load_domain(self) -> DomainReference | None:
+        """The package's image-domain reference (hash-checked with the package), if it has one
+        and the ONNX exports the features it is measured on."""
+        section = self.package.manifest.get("domain")
+        if not section or self._features_index is None:
+            return None
+        return DomainReference.load(self.package.root / section["reference"], section)
 
     @property
     def name(self) -> str:
@@ -77,6 +103,21 @@ class ClassifierModel:
     def predict(self, image: np.ndarray) -> float:
         """Probability of ``label`` for one float32 (H, W) [0, 1] image."""
         return float(self.predict_batch([image])[0])
+
+    def assess(self, image: np.ndarray, dataset: Any = None) -> Assessment:
+        """Probability of ``label`` if the image is in the classifier's domain (DICOM tags of
+        ``dataset`` first, then the image against the package's domain reference)."""
+        check_image(image)
+        reason = tag_reason(dataset)
+        if reason is not None:
+            return Assessment(None, DomainVerdict(False, reason))
+        x = prepare_batch([image], self.size)
+        outputs = self._session.run(None, {self._input: x})
+        probability = float(np.asarray(outputs[0]).reshape(-1)[0])
+        if self.domain is None:
+            return Assessment(probability, DomainVerdict(True))
+        verdict = self.domain.verdict(x[0, 0], np.asarray(outputs[self._features_index])[0])
+        return Assessment(probability if verdict.in_domain else None, verdict)
 
 
 def bundled_classifier(name: str = "classifier-kermany-pneumonia", *,
