@@ -7,6 +7,7 @@
     xray-harmonizer train generalizer|classifier   fit a model on a site's images (needs [train])
     xray-harmonizer train site SITE_DIR ...        scan, hold out, train, evaluate, install (wizard)
     xray-harmonizer models [--json]                installed packages: site, reference, figures
+    xray-harmonizer send PATH... --to HOST:PORT    C-STORE DICOM files (e.g. harmonize's) to a PACS
 
 Exit status: 0 all inputs succeeded, 1 some inputs were refused (each named on stderr, the rest
 processed), 2 bad usage.
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_SOME_REFUSED, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("info", "harmonize", "profile", "train", "gui", "models")
+COMMANDS = ("info", "harmonize", "profile", "train", "gui", "models", "send")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +96,14 @@ def _build_parser() -> argparse.ArgumentParser:
     build.add_argument("--description", default="")
     build.set_defaults(func=_cmd_profile_build)
 
+    send = sub.add_parser("send", help="send DICOM files (e.g. a harmonized series) to a PACS")
+    send.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    send.add_argument("--to", required=True, metavar="HOST:PORT", help="the PACS (C-STORE SCP)")
+    send.add_argument("--aet", default="XRAY-HARMONIZER", help="our AE title (calling)")
+    send.add_argument("--called-aet", default="ANY-SCP", help="the PACS's AE title (called)")
+    send.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    send.set_defaults(func=_cmd_send)
+
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.add_argument("paths", nargs="*", metavar="PATH")
     gui.set_defaults(func=lambda a: _run_gui(a.paths))
@@ -161,6 +170,30 @@ def _cmd_info(args: argparse.Namespace) -> int:
         errors.extend(study.errors)
     _report_errors(errors)
     return EXIT_SOME_REFUSED if errors else EXIT_OK
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    from xray_harmonizer.io.pacs import PacsError, PacsNode, dicom_files, parse_address, send_files
+
+    try:
+        host, port = parse_address(args.to)
+        node = PacsNode(host, port, called_aet=args.called_aet, calling_aet=args.aet)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    files = dicom_files(args.paths)
+    if not files:
+        print("error: no files to send", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = send_files(files, node, timeout=args.timeout)
+    except PacsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_SOME_REFUSED
+    print(f"sent {len(result.sent)} of {len(files)} files to {node}")
+    for path, reason in result.failed:
+        print(f"error: {path}: {reason}", file=sys.stderr)
+    return EXIT_SOME_REFUSED if result.failed else EXIT_OK
 
 
 def _cmd_profile_build(args: argparse.Namespace) -> int:
