@@ -136,7 +136,7 @@ class HarmonizeResult:
 
     @cached_property
     def difference(self) -> np.ndarray:
-        """float32 HxW in [-1, 1]: harmonized - original (made on first use; CLI never asks)."""
+        """float32 HxW in [-1, 1]: harmonized - original (made with the maps, else on first use)."""
         return self.harmonized - self.original
 
 
@@ -254,7 +254,10 @@ def harmonize_and_measure(source: Prepared, generalizer: Generalizer,
         timings=timings,
         classifier_name=classifier.name if classifier is not None else None,
         classifier_hash=classifier.model_hash if classifier is not None else None)
-    return replace(result, warnings=tuple(warnings_for(result)))
+    result = replace(result, warnings=tuple(warnings_for(result)))
+    if with_map:  # the viewer's maps come ready: no full-size arithmetic on the UI thread
+        step("difference", 95, lambda: result.difference)
+    return result
 
 
 def warnings_for(result: HarmonizeResult, thresholds: WarningThresholds = WarningThresholds()
