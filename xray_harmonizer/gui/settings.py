@@ -19,6 +19,11 @@ class AppSettings:
     theme: str = "dark"  # "dark" (reading rooms) or "light"
     auto_harmonize: bool = False
     show_patient_name: bool = False  # identity stays off screen unless the user opts in
+    deidentify_dicom: bool = False  # DICOM export / PACS send apply the PS3.15 Basic Profile
+    pacs_host: str = ""  # File > Send to PACS… remembers the last node (widgets/pacs_dialog.py)
+    pacs_port: int = 104
+    pacs_called_aet: str = "ANY-SCP"
+    pacs_calling_aet: str = "XRAY-HARMONIZER"
 
 
 def _to_bool(value: object) -> bool:

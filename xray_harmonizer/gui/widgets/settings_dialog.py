@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QWidget)
 
@@ -51,8 +53,8 @@ class SettingsDialog(QDialog):
             self.model_folder.setText(folder)
 
     def value(self) -> AppSettings:
-        return AppSettings(model_folder=self.model_folder.text().strip(),
-                           working_size=int(self.working_size.value()),
-                           use_gpu=self.use_gpu.isChecked(), theme=self.theme.currentText(),
-                           auto_harmonize=self._base.auto_harmonize,
-                           show_patient_name=self.show_patient.isChecked())
+        # replace(): settings edited elsewhere (PACS node, de-identify) are kept as they were.
+        return replace(self._base, model_folder=self.model_folder.text().strip(),
+                       working_size=int(self.working_size.value()),
+                       use_gpu=self.use_gpu.isChecked(), theme=self.theme.currentText(),
+                       show_patient_name=self.show_patient.isChecked())
