@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from training.sitefit.job import BUNDLED, METHODS, default_runs_dir
-from training.sitefit.scan import MIN_IMAGES, ScanItem, hold_out, scan_folder
+from training.sitefit.scan import MIN_IMAGES, scan_folder
+from training.sitefit.service import make_plan, run_profile, save_json
 
 log = logging.getLogger("training.sitefit")
 
@@ -82,53 +83,34 @@ def plan(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     if len(scan.accepted) < args.min_images:
         raise SystemExit(f"error: {args.site}: {len(scan.accepted)} usable images, at least "
                          f"{args.min_images} needed ({scan.refused_by_reason() or 'none left out'})")
-    train, held = hold_out(scan.accepted, args.holdout, args.seed)
-    result = {"site": str(args.site.resolve()), "holdout": args.holdout, "seed": args.seed,
-              "scan": scan.summary(), "train": [str(i.path) for i in train],
-              "held_out": [str(i.path) for i in held],
-              "train_patients": len({i.patient for i in train}),
-              "held_out_patients": len({i.patient for i in held})}
-    link_files(train, run_dir / "site-train")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    result = make_plan(scan, args.holdout, args.seed)
+    link_files([Path(p) for p in result["train"]], run_dir / "site-train")
+    save_json(path, result)
     return result
 
 
-def link_files(items: list[ScanItem], folder: Path) -> None:
+def link_files(files: list[Path], folder: Path) -> None:
     """The training images as one flat folder of links (copies where links are not allowed);
     numbered, since a recursive scan can find the same name twice."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    for k, item in enumerate(items):
-        target = folder / f"{k:05d}-{item.path.name}"
+    for k, file in enumerate(files):
+        target = folder / f"{k:05d}-{file.name}"
         try:
-            os.symlink(item.path.resolve(), target)
+            os.symlink(file.resolve(), target)
         except OSError:
-            shutil.copy2(item.path, target)
+            shutil.copy2(file, target)
 
 
 def reference(args: argparse.Namespace, run_dir: Path) -> tuple[Any, str, Path | None]:
     """(profile, reference id, folder of reference images or None)."""
-    from xray_harmonizer.reference.profile import build_profile, load_profile
-
+    profile = run_profile(run_dir, args.reference, args.reference_id)
     if args.reference == BUNDLED:
-        profile = load_profile()
         if args.method != "histogram" and args.reference_images is None:
             raise SystemExit("error: cyclegan/unit learn from the reference site's images: give "
                              "--reference-images DIR (or --reference DIR --reference-id ID)")
         return profile, profile.site_id, args.reference_images
-    folder = Path(args.reference)
-    saved = run_dir / "reference-profile.json"
-    if saved.is_file():
-        profile = load_profile(saved)
-    else:
-        profile, errors = build_profile(folder, args.reference_id)
-        profile.save(saved)
-        if errors:
-            print(f"reference: {len(errors)} files left out", file=sys.stderr)
-    return profile, args.reference_id, folder
+    return profile, args.reference_id, Path(args.reference)
 
 
 def gan_argv(args: argparse.Namespace, run_dir: Path, ref_images: Path, ref_id: str,

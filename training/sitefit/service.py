@@ -3,8 +3,45 @@ run, the generalizer to judge, the installed classifier, the site record for the
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+from training.sitefit.scan import ScanResult, hold_out
+
+
+def make_plan(scan: ScanResult, holdout: float, seed: int) -> dict[str, Any]:
+    """The run's split of a scanned site, as saved in ``plan.json`` (held-out patients are never
+    trained on; the same scan, share and seed always give the same split)."""
+    train, held = hold_out(scan.accepted, holdout, seed)
+    return {"site": str(scan.folder.resolve()), "holdout": holdout, "seed": seed,
+            "scan": scan.summary(), "train": [str(i.path) for i in train],
+            "held_out": [str(i.path) for i in held],
+            "train_patients": len({i.patient for i in train}),
+            "held_out_patients": len({i.patient for i in held})}
+
+
+def save_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically (tmp + rename): a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def run_profile(run_dir: Path, reference: str, reference_id: str | None) -> Any:
+    """The reference profile of a run: the bundled one, or the one built from the reference
+    folder (once per run, saved as ``reference-profile.json``)."""
+    from xray_harmonizer.reference.profile import build_profile, load_profile
+
+    if reference == "bundled":
+        return load_profile()
+    saved = Path(run_dir) / "reference-profile.json"
+    if saved.is_file():
+        return load_profile(saved)
+    profile, _errors = build_profile(Path(reference), str(reference_id))
+    profile.save(saved)
+    return profile
 
 
 def held_out_files(plan: dict[str, Any]) -> list[Path]:

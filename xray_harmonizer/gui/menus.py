@@ -92,7 +92,17 @@ def build_menus(win: MainWindow) -> WindowActions:
              "Ctrl+Shift+H")
     acts.add(tools, "cancel", "C&ancel", win.cancel_jobs, "Esc")
     acts.add(tools, "reload", "Re&load models", lambda: win.harm.reload_models(win.settings))
+
+    training = bar.addMenu("&Tools")
+    acts.add(training, "train_wizard", "&Train a generalizer…", lambda: _train_wizard(win))
     return acts
+
+
+def _train_wizard(win: MainWindow) -> None:
+    # Imported on use: the wizard pulls in the training API, which the app needs only here.
+    from xray_harmonizer.gui.wizard.wizard import open_training_wizard
+
+    win.training_wizard = open_training_wizard(win)
 
 
 def _settings(win: MainWindow) -> None:

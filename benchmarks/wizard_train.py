@@ -1,0 +1,102 @@
+"""Benchmark of the training wizard's command on a simulated site no bundled package was fitted on.
+
+    python -m training.gan.demo_data --kermany ../shared/data/cxr/kermany \
+        --profile benchmarks/sites/site_unseen_r2026.json --out runs/wizard-demo --seed 0
+    OMP_NUM_THREADS=1 python benchmarks/wizard_train.py [--methods histogram cyclegan unit]
+
+Each method runs the exact command the wizard runs (``xray-harmonizer train site``, quick
+preset, bundled reference, 20 % of the site's patients held out, labels from the Kermany
+manifest), one at a time, and is timed wall-clock end to end (scan, training, export,
+evaluation, install into a scratch model folder). Writes ``benchmarks/results/wizard_train.json``
+and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "runs" / "wizard-demo"
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def run(method: str, out: Path) -> dict:
+    run_dir = out / f"run-{method}"
+    cmd = [sys.executable, "-m", "xray_harmonizer.cli", "train", "site", str(DEMO / "site"),
+           "--method", method, "--preset", "quick", "--device", "cpu",
+           "--reference-images", str(DEMO / "reference"), "--labels", str(out / "labels.csv"),
+           "--name", f"wizard-{method}-quick", "--run-dir", str(run_dir),
+           "--models-dir", str(out / "models"), "--no-progress"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    wall = time.perf_counter() - t0
+    (out / f"{method}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    if proc.returncode != 0:
+        raise SystemExit(f"{method} failed ({proc.returncode}); see {out / f'{method}.log'}")
+    ev = json.loads((run_dir / "evaluation.json").read_text(encoding="utf-8"))
+    plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    return {"method": method, "wall_s": round(wall, 1), "command": " ".join(cmd[1:]),
+            "train_images": len(plan["train"]), "held_out_images": len(plan["held_out"]),
+            "evaluation": ev}
+
+
+def labels_csv(out: Path) -> None:
+    import csv
+
+    rows = csv.DictReader((REPO.parent / "shared/data/cxr/kermany/manifest.csv").open())
+    with (out / "labels.csv").open("w", encoding="utf-8") as f:
+        f.write("file,label\n")
+        for r in rows:
+            f.write(f"{r['file']},{r['label']}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--methods", nargs="+", default=["histogram", "cyclegan", "unit"])
+    p.add_argument("--out", type=Path, default=REPO / "runs" / "wizard-bench")
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    labels_csv(args.out)
+    json_path = RESULTS / "wizard_train.json"
+    results = json.loads(json_path.read_text()) if json_path.is_file() else {"runs": {}}
+    for method in args.methods:
+        results["runs"][method] = run(method, args.out)
+        results.update(machine=f"{platform.processor() or platform.machine()}, "
+                               f"{os.cpu_count()} cores, no GPU (2-core AMD EPYC shared with "
+                               "other jobs)", site="site_unseen_r2026 (benchmarks/sites)",
+                       generated=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        json_path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        write_markdown(results)
+    return 0
+
+
+def write_markdown(results: dict) -> None:
+    lines = ["# Training wizard command on an unseen simulated site", "",
+             f"Site `{results['site']}`; machine: {results['machine']}; "
+             f"generated {results['generated']} by `benchmarks/wizard_train.py`.", "",
+             "| method | wall time | train / held-out images | SSIM(out, in) | W1 before -> after | "
+             "AUC before -> after | specificity before -> after |", "|---|---|---|---|---|---|---|"]
+    for r in results["runs"].values():
+        e = r["evaluation"]
+        auc = (f"{e['auc_before']:.3f} -> {e['auc_after']:.3f}" if "auc_after" in e else "-")
+        spec = (f"{e['specificity_before']:.2f} -> {e['specificity_after']:.2f}"
+                if "specificity_after" in e else "-")
+        lines.append(f"| {r['method']} | {r['wall_s'] / 60:.1f} min | {r['train_images']} / "
+                     f"{r['held_out_images']} | {e['ssim']:.3f} | {e['w1_before']:.4f} -> "
+                     f"{e['w1_after']:.4f} | {auc} | {spec} |")
+    lines += ["", "Verdicts:", ""]
+    lines += [f"* {r['method']}: {r['evaluation']['verdict']}" for r in results["runs"].values()]
+    (RESULTS / "wizard_train.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

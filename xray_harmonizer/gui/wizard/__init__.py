@@ -1,0 +1,1 @@
+"""The training wizard (Qt): one module per page, on the API of ``training.sitefit``."""
