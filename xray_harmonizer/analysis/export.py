@@ -14,6 +14,7 @@ from pathlib import Path
 
 from xray_harmonizer.analysis.measure import HarmonizeResult
 from xray_harmonizer.analysis.study import StudyEntry
+from xray_harmonizer.io.deidentify import Deidentifier
 from xray_harmonizer.io.errors import ExportError
 from xray_harmonizer.io.export import write_derived_dicom, write_png16
 
@@ -52,9 +53,12 @@ def export_png(entry: StudyEntry, result: HarmonizeResult, path: str | Path) -> 
     return write_png16(result.harmonized, path)
 
 
-def export_dicom(entry: StudyEntry, result: HarmonizeResult, path: str | Path) -> Path:
-    """Derived DICOM (new SOP/series UIDs, derivation description naming the generalizer)."""
+def export_dicom(entry: StudyEntry, result: HarmonizeResult, path: str | Path,
+                 deidentifier: Deidentifier | None = None) -> Path:
+    """Derived DICOM (new SOP/series UIDs, derivation description naming the generalizer);
+    de-identified (PS3.15 Basic Profile) when a ``deidentifier`` is given."""
     path = Path(path)
     _refuse_input(path, entry)
     return write_derived_dicom(result.harmonized, entry.image, path,
-                               generalizer_name=result.generalizer, model_hash=result.model_hash)
+                               generalizer_name=result.generalizer, model_hash=result.model_hash,
+                               deidentifier=deidentifier)

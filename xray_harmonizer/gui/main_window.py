@@ -25,6 +25,7 @@ from xray_harmonizer.gui.widgets.histogram_panel import HistogramPanel
 from xray_harmonizer.gui.widgets.metrics_panel import MetricsPanel
 from xray_harmonizer.gui.widgets.study_list import StudyList
 from xray_harmonizer.gui.workers import JobRunner
+from xray_harmonizer.io.deidentify import Deidentifier
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class MainWindow(QMainWindow):
         self.settings: AppSettings = self.store.load()
         self.errors: list[str] = []
         self._error_box: QMessageBox | None = None
+        # One UID map per session: de-identified exports/sends of one study stay one study.
+        self.deidentifier = Deidentifier()
         self.runner = JobRunner(self)
         self.display = DisplayModel(self)
         self.study = StudyModel(self.runner, self)
@@ -241,6 +244,7 @@ class MainWindow(QMainWindow):
             if not path:
                 return
         clf_text = self.harm.classifier_text
+        deidentifier = self.deidentifier if self.settings.deidentify_dicom else None
         ref = reference_histogram(self.harm.profile)
         profile_hash = self.harm.profile.content_hash if self.harm.profile else None
 
@@ -248,7 +252,7 @@ class MainWindow(QMainWindow):
             if kind == "png":
                 return export.export_png(entry, result, path)
             if kind == "dicom":
-                return export.export_dicom(entry, result, path)
+                return export.export_dicom(entry, result, path, deidentifier=deidentifier)
             return report.write_report(path, entry, result, reference_hist=ref,
                                        classifier_text=clf_text, profile_hash=profile_hash)
 
