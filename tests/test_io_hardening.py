@@ -398,3 +398,36 @@ def test_png_loading_memory_is_bounded(tmp_path: Path) -> None:
         per_pixel = (peak - base) * 1024 / (n * n)
         assert per_pixel < 16, f"{name}: {per_pixel:.1f} bytes per pixel"
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+
+
+def test_damaged_length_costs_no_memory(dicom_dir: Path, tmp_path: Path) -> None:
+    """Bug (found by the fuzz test): a length field damaged to ~2**31 or more made pydicom (and
+    Pillow, for a second IDAT chunk) allocate the declared size before reading a file of
+    kilobytes: a MemoryError under a 1 GiB address-space limit."""
+    data = small_rle(dicom_dir, tmp_path / "rle.dcm")
+    at = data.find(b"\x08\x00\x60\x00CS")
+    dcm = tmp_path / "len.dcm"
+    dcm.write_bytes(data[:at] + b"\x08\x00\x60\x00OB\x00\x00\xf0\xff\xff\xff" + data[at + 10:])
+
+    def chunk(kind: bytes, body: bytes, length: int | None = None) -> bytes:
+        size = len(body) if length is None else length
+        return struct.pack(">I", size) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
+    stream = zlib.compress(b"".join(b"\x00" + r.tobytes() for r in rows))
+    png = tmp_path / "len.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 0, 0, 0, 0))
+                    + chunk(b"IDAT", stream[:-40]) + chunk(b"IDAT", stream[-40:], 2**31 - 1) + chunk(b"IEND", b""))
+    code = ("import resource, sys\nresource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+            "import pydicom\nfrom PIL import Image\nfrom xray_harmonizer.io import open_image, StudyError\n"
+            "def raw(p):\n    try:\n        Image.open(p).load() if p.endswith('png') else pydicom.dcmread(p)\n"
+            "    except MemoryError:\n        return 'MemoryError'\n    except Exception:\n        return 'other'\n"
+            "    return 'ok'\n"
+            "for p in sys.argv[1:]:\n    try:\n        open_image(p)\n        ours = 'image'\n"
+            "    except StudyError as e:\n        ours = type(e).__name__ + '/' + type(e.__cause__).__name__\n"
+            "    except MemoryError:\n        ours = 'MemoryError'\n"
+            "    print(raw(p), ours)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(dcm), str(png)],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert [line.split()[0] for line in out] == ["MemoryError", "MemoryError"], out  # reproduced
+    assert all("MemoryError" not in line.split()[1] for line in out), out

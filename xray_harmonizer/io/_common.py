@@ -6,6 +6,7 @@ even when the caller passes only an output path.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from pathlib import Path
@@ -44,6 +45,28 @@ def is_registered_input(path: str | Path) -> bool:
     """True if ``path`` (after resolving links) was opened as an input by this process."""
     with _inputs_lock:
         return _key(path) in _inputs
+
+
+class BoundedFile(io.BufferedReader):
+    """A read-only file whose ``read(n)`` never asks for more than the bytes left in it.
+
+    pydicom and Pillow allocate a buffer of an element's or chunk's *declared* length before
+    reading it; a damaged length field (0xFFFFFFFF) would cost 4 GiB of address space for a
+    file of a few kilobytes. Reading through this class caps every request at the file's end,
+    so the parser sees a short read and reports the damage instead.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        raw = io.FileIO(os.fspath(path), "rb")
+        super().__init__(raw)
+        self._size = os.fstat(raw.fileno()).st_size
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size > 0:
+            size = max(0, min(size, self._size - self.tell()))
+            if size == 0:
+                return b""
+        return super().read(size)
 
 
 def check_size(path: Path, height: int, width: int) -> None:

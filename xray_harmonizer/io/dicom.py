@@ -26,7 +26,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder
 
 from xray_harmonizer.io import _dicom_values as dv
-from xray_harmonizer.io._common import check_size, colour_to_grey
+from xray_harmonizer.io._common import BoundedFile, check_size, colour_to_grey
 from xray_harmonizer.io.errors import (
     ColourImageError,
     CorruptImageError,
@@ -80,12 +80,16 @@ def read_dataset(path: Path, *, force: bool = False, stop_before_pixels: bool = 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            ds = pydicom.dcmread(path, force=force, stop_before_pixels=stop_before_pixels)
+            with BoundedFile(path) as f:
+                ds = pydicom.dcmread(f, force=force, stop_before_pixels=stop_before_pixels)
         except InvalidDicomError as exc:
             raise NotAnImageError(path, "not a DICOM file (no DICM marker)") from exc
         except dv.PASS_THROUGH:
             raise
         except BaseException as exc:  # pydicom raises many types on damaged headers
+            if not stop_before_pixels and _is_end_of_file(exc) and _header_intact(path, force):
+                # The header parses without the pixels: the file ends inside the pixel data.
+                raise CorruptImageError(path, "DICOM file is truncated (end of file inside the pixel data)") from exc
             raise CorruptImageError(path, f"DICOM header is damaged ({_header_reason(exc)})") from exc
     for w in caught:
         # pydicom drops an encapsulated element cut short by the end of file with only a warning.
@@ -100,12 +104,29 @@ def read_dataset(path: Path, *, force: bool = False, stop_before_pixels: bool = 
     return ds
 
 
+def _is_end_of_file(exc: BaseException) -> bool:
+    text = str(exc)
+    return isinstance(exc, (EOFError, struct.error)) or "end of file" in text.lower() or "EOF" in text
+
+
+def _header_intact(path: Path, force: bool) -> bool:
+    """True if the file parses up to its pixel data and holds a (7FE0,0010) tag."""
+    try:
+        with BoundedFile(path) as f:
+            ds = pydicom.dcmread(f, force=force, stop_before_pixels=True)
+    except dv.PASS_THROUGH:
+        raise
+    except BaseException:
+        return False
+    return len(ds) > 0 and _has_pixel_data_tag(path)
+
+
 def _header_reason(exc: BaseException) -> str:
     """Why dcmread failed, naming at most the element's tag: its bytes may be patient data."""
     text = str(exc)
     tag = re.search(r"\(([0-9A-Fa-f]{4}), ?([0-9A-Fa-f]{4})\)", text)
     where = f" at ({tag.group(1).upper()},{tag.group(2).upper()})" if tag else ""
-    if isinstance(exc, (EOFError, struct.error)) or "end of file" in text.lower() or "EOF" in text:
+    if _is_end_of_file(exc):
         return f"an element's length runs past the end of the file{where}"
     if "VR" in text or "Value Representation" in text:
         return f"unknown value representation{where}"

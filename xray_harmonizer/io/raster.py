@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from xray_harmonizer.io import _png
-from xray_harmonizer.io._common import check_size, colour_to_grey
+from xray_harmonizer.io._common import BoundedFile, check_size, colour_to_grey
 from xray_harmonizer.io.errors import (
     CorruptImageError,
     ImageSizeError,
@@ -69,11 +69,11 @@ def read_raster(path: Path) -> XrayImage:
     NotAnImageError, CorruptImageError, ImageSizeError, ColourImageError,
     NotProjectionRadiographError (multi-page TIFF)
     """
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), BoundedFile(path) as f:
         # Our own size and ratio checks replace Pillow's decompression-bomb warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            im = Image.open(path)
+            im = Image.open(f)
         except UnidentifiedImageError as exc:
             raise NotAnImageError(path, "not a DICOM file or a PNG/JPEG/TIFF image") from exc
         except Image.DecompressionBombError as exc:  # > ~179 Mpx, beyond MAX_PIXELS anyway

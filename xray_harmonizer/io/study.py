@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pydicom
 
+from xray_harmonizer.io._common import BoundedFile
 from xray_harmonizer.io.dicom import has_dicom_preamble, instance_number
 from xray_harmonizer.io.errors import FileAccessError, StudyError
 from xray_harmonizer.io.image import XrayImage
@@ -160,7 +161,8 @@ def _dicom_series(p: Path) -> tuple[str, int | None] | None:
         with open(p, "rb") as f:
             if not has_dicom_preamble(f.read(132)):
                 return None
-        ds = pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SeriesInstanceUID", "InstanceNumber"])
+        with BoundedFile(p) as f:
+            ds = pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["SeriesInstanceUID", "InstanceNumber"])
     except Exception:  # unreadable headers are reported when the file is opened
         return None
     uid = str(ds.get("SeriesInstanceUID", "") or "")
