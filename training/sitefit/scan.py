@@ -139,6 +139,7 @@ def scan_folder(folder: str | Path, *, min_side: int = MIN_SIDE, thumbnails: int
     if not folder.is_dir():
         result.refused.append(Refusal(folder, "unreadable", "not a folder"))
         return result
+    # Documents (reports, CSV, PDF) are not offered as images at all: study_files skips them.
     total = len(study_files(folder)[0])
     table = patient_table(folder)
     seen: dict[str, Path] = {}
@@ -147,15 +148,11 @@ def scan_folder(folder: str | Path, *, min_side: int = MIN_SIDE, thumbnails: int
             break
         if progress is not None:
             progress(done, total)
-        if path.name == "manifest.csv" or path.suffix.lower() in (".json", ".csv", ".txt"):
-            continue  # side files of a data set, not images
         if isinstance(item, NotProjectionRadiographError):
-            result.refused.append(Refusal(path, "not a chest radiograph", item.reason
-                                          if hasattr(item, "reason") else str(item)))
+            result.refused.append(Refusal(path, "not a chest radiograph", item.reason))
             continue
         if isinstance(item, StudyError):
-            reason = getattr(item, "reason", None) or str(item)
-            result.refused.append(Refusal(path, "unreadable", str(reason)[:120]))
+            result.refused.append(Refusal(path, "unreadable", item.reason[:120]))
             continue
         refusal = _chest_refusal(path, item.meta.dataset)
         if refusal is not None:

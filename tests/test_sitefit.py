@@ -1,0 +1,172 @@
+"""The site-fit API and ``xray-harmonizer train site`` / ``models`` (issue 11)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.sitefit.evaluate import Evaluation, read_labels
+from training.sitefit.job import FitRequest, read_events
+from training.sitefit.scan import hold_out, patient_from_name, scan_folder
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_site(root: Path, kermany: Path, n: int = 24, start: int = 0) -> Path:
+    """``n`` Kermany images and their manifest (patients, labels) in a new folder."""
+    rows = list(csv.DictReader((kermany / "manifest.csv").open(encoding="utf-8")))
+    rows = [r for r in rows if min(int(r["width"]), int(r["height"])) >= 256][start:start + n]
+    root.mkdir(parents=True)
+    with (root / "manifest.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    for r in rows:
+        shutil.copy(kermany / r["file"], root / r["file"])
+    return root
+
+
+def test_scan_names_every_reason_and_keeps_the_rest(tmp_path: Path, kermany_dir: Path,
+                                                    dicom_dir: Path) -> None:
+    """A site folder holds more than chest X-rays; each left-out file must say why, and a hip
+    or knee DICOM must never reach training (it would teach the GAN the wrong anatomy)."""
+    from PIL import Image
+
+    site = make_site(tmp_path / "site", kermany_dir, n=6)
+    sub = site / "sub"
+    sub.mkdir()
+    first = sorted(site.glob("*.png"))[0]
+    shutil.copy(first, sub / "copy-of-first.png")  # duplicate, in a sub-folder
+    Image.fromarray(np.full((100, 120), 90, np.uint8)).save(site / "icon.png")  # too small
+    (site / "scan.png").write_bytes(b"\x89PNG\r\n\x1a\n damaged")  # unreadable
+    (site / "notes.pdf").write_bytes(b"%PDF-1.4")  # a document: skipped, not an image
+    for name in ("RG2_UNC.dcm", "RG3_UNC.dcm", "RG2_JPLY_broken.dcm"):
+        shutil.copy(dicom_dir / name, site / name)
+    result = scan_folder(site)
+    assert len(result.accepted) == 6 and len(result.thumbnails) == 6
+    reasons = {r.path.name: (r.reason, r.detail) for r in result.refused}
+    assert reasons["copy-of-first.png"][0] == "duplicate"
+    assert reasons["icon.png"][0] == "too small"
+    assert reasons["RG2_UNC.dcm"] == ("not a chest radiograph", "BodyPartExamined HIP")
+    assert reasons["RG3_UNC.dcm"] == ("not a chest radiograph", "BodyPartExamined EXTREMITY")
+    assert reasons["RG2_JPLY_broken.dcm"][0] == "unreadable"
+    assert reasons["scan.png"][0] == "unreadable" and "notes.pdf" not in reasons
+    # Patients come from the folder's manifest (Kermany: IM-0129-0001 -> IM-0129).
+    rows = {r["file"]: r["patient"] for r in csv.DictReader((site / "manifest.csv").open())}
+    assert all(item.patient == rows[item.path.name] for item in result.accepted)
+
+
+def test_hold_out_is_by_patient_and_reproducible() -> None:
+    """A patient's images on both sides would let the evaluation see training patients."""
+    from training.sitefit.scan import ScanItem
+
+    items = [ScanItem(Path(f"p{p}_{k}.png"), f"p{p}", (512, 512)) for p in range(30)
+             for k in range(1 + p % 3)]
+    train, held = hold_out(items, 0.2, seed=3)
+    assert {i.patient for i in train}.isdisjoint({i.patient for i in held})
+    assert len({i.patient for i in held}) == 6 and len(train) + len(held) == len(items)
+    assert hold_out(items, 0.2, seed=3) == (train, held)
+    with pytest.raises(ValueError):
+        hold_out(items[:1], 0.2)
+    assert patient_from_name("00000075_000.png") == "00000075"
+    assert patient_from_name("CHNCXR_0001_0.png") == "CHNCXR_0001"
+    assert patient_from_name("IM-0129-0001.png") == "IM-0129"
+
+
+def test_labels_csv_and_nlm_naming(tmp_path: Path) -> None:
+    files = [tmp_path / "CHNCXR_0001_0.png", tmp_path / "CHNCXR_0002_1.png", tmp_path / "x.png"]
+    assert read_labels("nlm", files) == {files[0]: 0, files[1]: 1}
+    (tmp_path / "labels.csv").write_text("file,label\nx.png,Pneumonia\nCHNCXR_0001_0.png,normal\n")
+    assert read_labels(tmp_path / "labels.csv", files, "Pneumonia") == {files[2]: 1, files[0]: 0}
+    (tmp_path / "bad.csv").write_text("name,y\n")
+    with pytest.raises(ValueError):
+        read_labels(tmp_path / "bad.csv", files)
+
+
+def test_verdict_warns_plainly_when_structure_changes() -> None:
+    good = Evaluation(images=10, ssim=0.93, ssim_min=0.9, w1_before=0.05, w1_after=0.011)
+    assert good.verdict().startswith("Good enough to use: structure kept, SSIM 0.93; distance "
+                                     "to the reference down 78%")
+    bad = Evaluation(images=10, ssim=0.55, ssim_min=0.4, w1_before=0.05, w1_after=0.01)
+    assert bad.verdict().startswith("Not recommended: WARNING: the model changes structure")
+    figures = good.figures()
+    assert figures["w1_change"] == -0.78 and "verdict" in figures and "examples" not in figures
+
+
+def test_request_is_the_command_line(tmp_path: Path) -> None:
+    """The wizard shows this command; it must parse to the same run."""
+    from training.sitefit.cli import parse_args
+
+    req = FitRequest(site=tmp_path / "my site", run_dir=tmp_path / "run", method="unit",
+                     preset="tiny", reference=str(tmp_path / "ref"), reference_id="hosp-b",
+                     name="m1", labels="nlm", steps=7)
+    line = req.command_line()
+    assert line.startswith("xray-harmonizer train site ") and "'" in line  # quoted space
+    args = parse_args(req.args())
+    assert (args.method, args.preset, args.reference_id, args.steps, args.name) == (
+        "unit", "tiny", "hosp-b", 7, "m1")
+    with pytest.raises(ValueError):
+        FitRequest(site=tmp_path, run_dir=tmp_path, reference=str(tmp_path))  # no id
+
+
+def test_events_reader_skips_a_torn_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"event": "start", "step": 0}\n{"event": "st')
+    events, offset = read_events(path)
+    assert [e["event"] for e in events] == ["start"]
+    with path.open("a") as f:
+        f.write('ep", "step": 1}\n')
+    more, _ = read_events(path, offset)
+    assert more == [{"event": "step", "step": 1}]
+
+
+def test_train_site_cli_installs_a_package_that_models_lists(tmp_path: Path,
+                                                              kermany_dir: Path) -> None:
+    """One command: scan, hold out, train, evaluate, install; ``models`` then shows the site,
+    the reference and the figures."""
+    site = make_site(tmp_path / "hospital-x", kermany_dir, n=22)
+    ref = make_site(tmp_path / "ref", kermany_dir, n=8, start=100)
+    env = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "OMP_NUM_THREADS": "1",
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    cmd = [sys.executable, "-m", "xray_harmonizer.cli", "train", "site", str(site),
+           "--method", "unit", "--preset", "tiny", "--reference-images", str(ref),
+           "--labels", str(site / "manifest.csv"), "--name", "hospital-x-unit",
+           "--run-dir", str(tmp_path / "run"), "--no-progress"]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "installed hospital-x-unit" in out.stdout
+    manifest = json.loads((tmp_path / "xdg" / "xray-harmonizer" / "models" / "hospital-x-unit"
+                           / "manifest.json").read_text())
+    assert manifest["reference_site"] == "kermany-pediatric"
+    assert manifest["site"]["site"] == "hospital-x" and manifest["site"]["usable_images"] == 22
+    assert manifest["evaluation"]["images"] == manifest["site"]["held_out_images"] > 0
+    plan = json.loads((tmp_path / "run" / "plan.json").read_text())
+    assert not set(plan["train"]) & set(plan["held_out"])
+    listed = subprocess.run([sys.executable, "-m", "xray_harmonizer.cli", "models", "--json"],
+                            cwd=REPO, capture_output=True, text=True, env=env, timeout=120)
+    rows = {r["name"]: r for r in map(json.loads, listed.stdout.splitlines())}
+    mine = rows["hospital-x-unit"]
+    assert (mine["site"], mine["reference"]) == ("hospital-x", "kermany-pediatric")
+    assert "ssim" in mine["figures"] and "w1_after" in mine["figures"]
+    assert rows["cyclegan-kermany-quick"]["site"] == "site_severe"  # bundled ones listed too
+
+
+def test_train_site_refuses_a_folder_without_enough_images(tmp_path: Path,
+                                                           dicom_dir: Path) -> None:
+    site = tmp_path / "knees"
+    site.mkdir()
+    for name in ("RG2_UNC.dcm", "RG3_UNC.dcm"):
+        shutil.copy(dicom_dir / name, site / name)
+    out = subprocess.run([sys.executable, "-m", "xray_harmonizer.cli", "train", "site", str(site),
+                          "--method", "histogram", "--run-dir", str(tmp_path / "run")],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "0 usable images, at least 20 needed" in out.stderr
+    assert "RG2_UNC.dcm: not a chest radiograph (BodyPartExamined HIP)" in out.stderr
