@@ -45,6 +45,7 @@ def test_send_to_pacs_stores_the_harmonized_image(qtbot, win, tmp_path):
     assert (win.settings.pacs_host, win.settings.pacs_port, win.settings.pacs_called_aet) == (
         "127.0.0.1", port, "TESTPACS")
     assert win.store.load().deidentify_dicom  # saved, so the next dialog starts from it
+    assert win.actions_.by_name["deidentify"].isChecked()  # and the File menu shows it
 
 
 def test_unreachable_pacs_is_a_one_line_error_and_the_app_goes_on(qtbot, win):
@@ -70,10 +71,10 @@ def test_dialog_refuses_an_empty_host(qtbot, win):
 def test_deidentified_dicom_export(qtbot, win, tmp_path):
     """With the setting on, File > Export DICOM writes no patient identity; two exports of one
     study in one session share the new StudyInstanceUID."""
-    from dataclasses import replace
-
-    win.apply_settings(replace(win.settings, deidentify_dicom=True))
     harmonize(qtbot, win)
+    assert win.actions_.by_name["send_pacs"].isEnabled()
+    win.actions_.by_name["deidentify"].trigger()  # File > De-identify DICOM exports
+    assert win.settings.deidentify_dicom
     targets = [tmp_path / "a.dcm", tmp_path / "b.dcm"]
     for path in targets:
         win.export("dicom", str(path))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
+from xray_harmonizer.gui.widgets.pacs_dialog import send_to_pacs
 from xray_harmonizer.gui.widgets.settings_dialog import SettingsDialog
 
 if TYPE_CHECKING:
@@ -60,6 +62,12 @@ def build_menus(win: MainWindow) -> WindowActions:
                             ("report", "Export &report (HTML)…", "Ctrl+R")):
         action = acts.add(file, f"export_{name}", text, lambda _=False, k=name: win.export(k), key)
         acts.export_actions.append(action)
+    acts.export_actions.append(acts.add(file, "send_pacs", "Send to P&ACS…",
+                                        lambda: send_to_pacs(win), "Ctrl+Shift+P"))
+    deid = acts.add(file, "deidentify", "De-identify DICOM exports",
+                    lambda on: win.apply_settings(replace(win.settings, deidentify_dicom=on)),
+                    checkable=True)
+    deid.setChecked(win.settings.deidentify_dicom)
     acts.set_export_enabled(False)
     file.addSeparator()
     acts.add(file, "settings", "&Settings…", lambda: _settings(win), "Ctrl+,")

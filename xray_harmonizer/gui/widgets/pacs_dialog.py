@@ -93,6 +93,7 @@ def send_to_pacs(win: MainWindow) -> PacsDialog | None:
 
     def send() -> None:
         win.apply_settings(dialog.value())
+        win.actions_.by_name["deidentify"].setChecked(dialog.deidentify.isChecked())  # File menu
         node = dialog.node()
         deidentifier = win.deidentifier if dialog.deidentify.isChecked() else None
 
