@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 MEMORY_LIMIT = 2 << 30
 CASE_SECONDS = 30.0
-FAILURES = ("hang", "crash", "other_exception", "memory", "invalid_image", "bad_message", "undocumented")
+FAILURES = ("hang", "crash", "other_exception", "memory", "invalid_image", "bad_message", "undocumented",
+            "harness_error")
 
 
 # --- worker side ----------------------------------------------------------------------------------
@@ -200,7 +201,14 @@ def run_fuzz(cases: int, seed: int = 0, workers: int = 2, memory_limit: int = ME
                     i = todo.get_nowait()
                 except queue.Empty:
                     break
-                data, seed_file, mutation = make_case(seeds, seed, i)
+                try:
+                    data, seed_file, mutation = make_case(seeds, seed, i)
+                except Exception as exc:  # a harness bug must fail the run, not lose cases
+                    record = {"outcome": "harness_error", "cls": type(exc).__name__, "index": i,
+                              "seed_file": "?", "mutation": "?"}
+                    with lock:
+                        summary.add(record)
+                    continue
                 suffix = ".png" if data[:4] == b"\x89PNG" else ".dcm"
                 path = Path(tmp) / f"w{slot}_case{suffix}"
                 path.write_bytes(data)

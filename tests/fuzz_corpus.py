@@ -211,7 +211,7 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 def mutate_png(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     """IHDR field edits (CRC fixed or not), chunk length damage, dropped or cut IDAT data."""
     chunks = png_chunks(data)
-    if not chunks or chunks[0][1] != b"IHDR":
+    if not chunks or chunks[0][1] != b"IHDR" or len(data) < 33:
         return flip(rng, data)
     what = rng.choice(["ihdr", "ihdr", "length", "drop_idat", "short_idat", "sbit"])
     if what == "ihdr":

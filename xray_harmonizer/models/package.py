@@ -1,8 +1,11 @@
 """Model packages: a folder (or .zip of one) with ``manifest.json`` and ``.onnx`` files.
 
-A package is checked completely before anything uses it: manifest schema, the sha256 of every
-file the manifest lists, and that no unlisted ONNX file sits beside them. A package that fails
-any check raises :class:`PackageError` and is never half-loaded.
+A package is checked completely before anything uses it: the manifest against its JSON schema
+(:mod:`.schema`: types and ranges of ``input``, the entrypoint a hashed ``.onnx`` file, size and
+depth limits), no symbolic link and nothing resolving outside the package folder, the sha256 of
+every file the manifest lists, and that no unlisted ONNX file sits beside them. A package that
+fails any check raises :class:`PackageError` (one line) and is never half-loaded. A ``.zip`` is
+extracted once into the user cache (:mod:`.archive`).
 
 Manifest (format ``xray-harmonizer/model-package``, version 1)::
 
@@ -24,18 +27,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT = "xray-harmonizer/model-package"
-FORMAT_VERSION = 1
-KINDS = ("generalizer", "classifier")
-_REQUIRED = ("format", "format_version", "name", "kind", "architecture", "input",
-             "reference_site", "entrypoint", "files")
+from xray_harmonizer.models import archive
+from xray_harmonizer.models.schema import FORMAT, FORMAT_VERSION, KINDS, parse_manifest, schema_errors
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "KINDS", "ModelPackage", "PackageError", "load_package",
+           "sha256_file", "validate_manifest", "write_manifest"]
 
 
 class PackageError(Exception):
@@ -99,52 +99,37 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def validate_manifest(manifest: Any, where: Path) -> dict[str, Any]:
-    """Check the manifest schema; return it unchanged or raise :class:`PackageError`."""
-    if not isinstance(manifest, dict):
-        raise PackageError(where, "manifest.json must hold a JSON object")
-    missing = [k for k in _REQUIRED if k not in manifest]
-    if missing:
-        raise PackageError(where, f"manifest.json lacks {', '.join(missing)}")
-    if manifest["format"] != FORMAT:
-        raise PackageError(where, f"not a model package (format {manifest['format']!r})")
-    if manifest["format_version"] != FORMAT_VERSION:
-        raise PackageError(where, f"unsupported package version {manifest['format_version']!r}")
-    if manifest["kind"] not in KINDS:
-        raise PackageError(where, f"kind must be one of {KINDS}, got {manifest['kind']!r}")
-    if manifest["kind"] == "classifier" and not manifest.get("label"):
-        raise PackageError(where, "a classifier package must name its label")
-    files = manifest["files"]
-    if not isinstance(files, dict) or not files:
-        raise PackageError(where, "manifest 'files' must map file names to sha256")
-    if manifest["entrypoint"] not in files:
-        raise PackageError(where, "the entrypoint is not among the hashed files")
-    for name in files:
-        if Path(name).is_absolute() or ".." in Path(name).parts:
-            raise PackageError(where, f"file name {name!r} leaves the package folder")
-    if not isinstance(manifest["input"], dict) or not isinstance(manifest["architecture"], dict):
-        raise PackageError(where, "manifest 'input' and 'architecture' must be objects")
+    """Check the manifest against the schema; return it unchanged or raise :class:`PackageError`."""
+    errors = schema_errors(manifest)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise PackageError(where, f"manifest.json is invalid: {errors[0]}{more}")
     return manifest
 
 
-def load_package(path: str | Path, *, extract_to: Path | None = None) -> ModelPackage:
+def load_package(path: str | Path, *, cache_dir: Path | None = None) -> ModelPackage:
     """Open and verify a model package folder or ``.zip``.
 
     Parameters
     ----------
     path : str or Path
         The package folder, or a zip holding ``manifest.json`` at its top level (or in one folder).
-    extract_to : Path, optional
-        Where a zip is unpacked; a fresh temporary folder by default.
+    cache_dir : Path, optional
+        Where zips are extracted (once per zip content); the user cache folder by default.
 
     Raises
     ------
     PackageError
-        Missing or malformed manifest, a listed file missing, a hash mismatch, an unlisted
-        ``.onnx`` file, or an unreadable zip.
+        Missing, oversized or invalid manifest, a symbolic link or a file resolving outside the
+        package, a listed file missing, a hash mismatch, an unlisted ``.onnx`` file, or an
+        unreadable, oversized or unsafe zip.
     """
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".zip":
-        root = _unzip(path, extract_to)
+        try:
+            root = _package_root(archive.extracted(path, cache_dir))
+        except (archive.ArchiveError, OSError) as exc:
+            raise PackageError(path, str(exc)) from None
     elif path.is_dir():
         root = path
     else:
@@ -152,17 +137,18 @@ def load_package(path: str | Path, *, extract_to: Path | None = None) -> ModelPa
     manifest_path = root / "manifest.json"
     if not manifest_path.is_file():
         raise PackageError(path, "manifest.json is missing")
+    _check_inside(path, root, manifest_path)
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageError(path, f"manifest.json is not valid JSON ({exc})") from None
+        manifest = parse_manifest(manifest_path.read_bytes()[: 1 << 21])
+    except (ValueError, OSError) as exc:
+        raise PackageError(path, str(exc)) from None
     validate_manifest(manifest, path)
     for name, expected in manifest["files"].items():
         file = root / name
         if not file.is_file():
             raise PackageError(path, f"listed file {name} is missing")
-        actual = sha256_file(file)
-        if actual != expected:
+        _check_inside(path, root, file)
+        if sha256_file(file) != expected:
             raise PackageError(path, f"{name} fails its sha256 check (package altered or damaged)")
     unlisted = [p.name for p in root.glob("*.onnx") if p.name not in manifest["files"]]
     if unlisted:
@@ -170,24 +156,22 @@ def load_package(path: str | Path, *, extract_to: Path | None = None) -> ModelPa
     return ModelPackage(root=root, manifest=manifest)
 
 
-def _unzip(path: Path, extract_to: Path | None) -> Path:
-    target = Path(extract_to) if extract_to else Path(tempfile.mkdtemp(prefix="xrh-pkg-"))
-    try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                parts = Path(info.filename).parts
-                if Path(info.filename).is_absolute() or ".." in parts:
-                    raise PackageError(path, f"zip entry {info.filename!r} leaves the package")
-            zf.extractall(target)
-    except zipfile.BadZipFile as exc:
-        shutil.rmtree(target, ignore_errors=True)
-        raise PackageError(path, f"not a readable zip ({exc})") from None
-    if (target / "manifest.json").is_file():
-        return target
-    subdirs = [d for d in target.iterdir() if d.is_dir()]
+def _check_inside(where: Path, root: Path, file: Path) -> None:
+    """Refuse a symbolic link, or a file that resolves outside the package folder."""
+    if file.is_symlink():
+        raise PackageError(where, f"{file.name} is a symbolic link (refused)")
+    if not file.resolve().is_relative_to(root.resolve()):
+        raise PackageError(where, f"{file.name} resolves outside the package folder")
+
+
+def _package_root(folder: Path) -> Path:
+    """The extracted zip's folder holding manifest.json: its top, or its only sub-folder."""
+    if (folder / "manifest.json").is_file():
+        return folder
+    subdirs = [d for d in folder.iterdir() if d.is_dir()]
     if len(subdirs) == 1 and (subdirs[0] / "manifest.json").is_file():
         return subdirs[0]
-    return target
+    return folder
 
 
 def write_manifest(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +182,7 @@ def write_manifest(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     manifest.setdefault("format_version", FORMAT_VERSION)
     manifest["files"] = {p.name: sha256_file(p) for p in sorted(root.glob("*.onnx"))}
     validate_manifest(manifest, root)
-    tmp = root / "manifest.json.tmp"
+    tmp = root / ".manifest.json.part"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     tmp.replace(root / "manifest.json")
     return manifest
