@@ -12,7 +12,7 @@ a mutant that no test notices "survived". The score is killed / (killed + surviv
 mutmut's own definition less its skipped mutants; timeouts count as caught, as in mutmut.
 
 Each run works in ``--workdir`` (default ``/tmp/xrh-mutation/<package>``): the working tree
-(tracked and untracked, not ignored, files) is copied there with ``../shared`` linked beside it,
+(tracked and untracked, not ignored, files) is copied there with ``shared/`` linked beside it,
 so the checkout itself is never touched and a rerun resumes where mutmut stopped. Results go to
 ``benchmarks/results/mutation-<package>.json``; ``--table`` writes ``mutation.md``, which
 ``benchmarks/update_readme.py`` splices into the README. See ``docs/mutation.md``.
@@ -95,9 +95,12 @@ def prepare(workdir: Path, package: str, fresh: bool) -> Path:
     if not repo.is_dir():
         repo.mkdir(parents=True)
         copy_tree(repo)
+    # mutmut runs the tests in repo/mutants/, whose parent must hold shared/ as the checkout's
+    # does; the copy at repo/ gets the same for a plain pytest run there.
     shared = REPO.parent / "shared"
-    if shared.is_dir() and not (workdir / "shared").exists():
-        (workdir / "shared").symlink_to(shared)
+    for where in (workdir, repo):
+        if shared.is_dir() and not (where / "shared").exists():
+            (where / "shared").symlink_to(shared)
     write_config(repo, package)
     return repo
 
