@@ -51,7 +51,6 @@ def test_split_by_patient_disjoint_and_seeded(kermany_dir):
 
 
 def test_train_tiny_nlm_package(tmp_path):
-    pytest.importorskip("torch")
     from training.classifier.train import main
 
     root = _nlm_folder(tmp_path, 16)
@@ -73,8 +72,6 @@ def test_train_tiny_nlm_package(tmp_path):
 
 
 def test_tampered_package_refused(tmp_path):
-    if not (BUNDLED / "manifest.json").is_file():
-        pytest.skip("bundled classifier not trained yet")
     copy = tmp_path / "pkg"
     shutil.copytree(BUNDLED, copy)
     data = bytearray((copy / "classifier.onnx").read_bytes())
@@ -119,9 +116,6 @@ def test_bundled_manifest_figures_are_what_the_package_computes(kermany_dir):
 
 
 def test_bundled_onnx_matches_torch():
-    if not (BUNDLED / "manifest.json").is_file():
-        pytest.skip("bundled classifier not trained yet")
-    pytest.importorskip("torch")
     from training.classifier.export import config_from_manifest, load_weights, parity
 
     pkg = load_package(BUNDLED)
@@ -130,8 +124,6 @@ def test_bundled_onnx_matches_torch():
 
 
 def test_bundled_predicts_real_image(kermany_dir):
-    if not (BUNDLED / "manifest.json").is_file():
-        pytest.skip("bundled classifier not trained yet")
     from training.classifier.dataset import load_image
     from xray_harmonizer.classifier import ClassifierModel
 

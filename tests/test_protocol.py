@@ -10,16 +10,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-BUNDLED = REPO / "resources" / "models" / "classifier-kermany-pneumonia"
 sys.path.insert(0, str(REPO))
 
 from benchmarks.protocol import main  # noqa: E402
 
-needs_classifier = pytest.mark.skipif(not (BUNDLED / "manifest.json").is_file(),
-                                      reason="bundled classifier not trained yet")
 
-
-@needs_classifier
 def test_simulated_site(tmp_path, kermany_dir):
     out = tmp_path / "out"
     empty = tmp_path / "no_models"
@@ -38,7 +33,6 @@ def test_simulated_site(tmp_path, kermany_dir):
     assert "| original |" in (out / "table.md").read_text()
 
 
-@needs_classifier
 def test_labelled_dicom_folder_with_truth(tmp_path, kermany_dir):
     from training.sitesim.__main__ import main as sitesim
 
@@ -75,8 +69,6 @@ def test_unlabeled_folder(tmp_path, nih_dir):
     empty = tmp_path / "no_models"
     empty.mkdir()
     args = ["--site", str(site), "--name", "nih", "--out", str(out), "--models", str(empty)]
-    if not (BUNDLED / "manifest.json").is_file():
-        pytest.skip("bundled classifier not trained yet")
     assert main(args) == 0
     res = json.loads((out / "results.json").read_text())
     assert not res["labelled"]
