@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from xray_harmonizer.imaging.masks import body_mask, thumbnail
+from xray_harmonizer.imaging.masks import body_mask, mask_thumbnail
 
 
 def _load(path):
@@ -35,10 +35,18 @@ def test_mask_falls_back_on_flat_image():
     assert mask.any() and mask.shape == (64, 80)
 
 
-def test_thumbnail_long_side_near_128():
-    small, block = thumbnail(np.random.default_rng(0).random((2000, 1500), dtype=np.float32))
-    assert max(small.shape) <= 128 and max(small.shape) >= 100
-    assert block >= 15
+def test_mask_thumbnail_long_side_near_128_and_averages_its_blocks():
+    """Catches a thumbnail of the wrong size or one whose pixels are not their block's mean
+    (e.g. a misplaced block or decimation instead of averaging)."""
+    img = np.random.default_rng(0).random((2000, 1500), dtype=np.float32)
+    small, block = mask_thumbnail(img)
+    assert 100 <= max(small.shape) <= 128 and block == 16
+    step = block // 4  # the block is averaged over a 4x4 sub-grid
+    expected = img[:block, :block][::step, ::step].mean()
+    assert small[0, 0] == pytest.approx(expected, abs=1e-6)
+    r, c = 37, 51
+    expected = img[r * block:(r + 1) * block:step, c * block:(c + 1) * block:step].mean()
+    assert small[r, c] == pytest.approx(expected, abs=1e-6)
 
 
 def test_mask_rejects_wrong_dtype():

@@ -23,27 +23,28 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.morphology import convex_hull_image
 
+from xray_harmonizer.imaging.resample import block_mean
 from xray_harmonizer.imaging.validation import check_image
 
 THUMBNAIL_SIDE = 128
 SATURATION_MARGIN = 2.0 / 255.0
 
 
-def thumbnail(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> tuple[np.ndarray, int]:
-    """Block-mean thumbnail with long side about ``side``; returns it and the block size."""
+def mask_thumbnail(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> tuple[np.ndarray, int]:
+    """The block-mean thumbnail the mask is found on (long side about ``side``).
+
+    Returns it and the block size in full-resolution pixels. Each block is averaged over a
+    regular sub-grid of at most 4x4 samples: the mask needs the large-scale shape only, and
+    this keeps the cost independent of the image size.
+    """
     h, w = image.shape
     block = max(1, int(np.ceil(max(h, w) / side)))
-    # Average a regular sub-grid of each block (at most 4x4 samples): the mask needs the
-    # large-scale shape only, and this keeps the cost independent of the image size.
     step = max(1, block // 4)
     sub = image[::step, ::step]
     sub_block = block // step
-    hh, ww = sub.shape[0] // sub_block, sub.shape[1] // sub_block
-    if hh == 0 or ww == 0:
+    if sub.shape[0] < sub_block or sub.shape[1] < sub_block:
         return image.astype(np.float32, copy=False), 1
-    cropped = sub[: hh * sub_block, : ww * sub_block]
-    small = cropped.reshape(hh, sub_block, ww, sub_block).mean(axis=(1, 3), dtype=np.float32)
-    return small, sub_block * step
+    return block_mean(sub, sub_block, sub_block), sub_block * step
 
 
 def body_mask(
@@ -72,7 +73,7 @@ def body_mask(
     """
     check_image(image)
     h, w = image.shape
-    small, block = thumbnail(image)
+    small, block = mask_thumbnail(image)
     small = ndimage.uniform_filter(small, size=3)
     region = _thumbnail_region(small, tissue_fraction)
     mask = _upsample_nearest(region, block, (h, w)) if region is not None else np.ones((h, w), bool)

@@ -58,13 +58,11 @@ class TransferConfig:
         ``clip(1 - noise_gate * noise_var / local_var, 0, 1)``. ``noise_var`` is the image's
         pixel noise, from the median absolute value of its finest diagonal differences
         (:func:`pixel_noise_variance`): white noise lives there, anatomy hardly at all, so a
-        clean image keeps its texture and a noisy one loses its noise. (Estimating it from the
-        detail band itself, as before, called half of every image's real texture noise and cost
-        0.02-0.03 SSIM to the truth on the mild and DR profiles.) Gate 3 was chosen on the
-        validation split with the perfect-network oracle: SSIM to truth 0.948 / 0.904 / 0.903 /
-        0.807 on site_mild / moderate / mono1_dr / severe (``benchmarks/transfer_sweep.py``),
-        against 0.919 / - / 0.872 / 0.814 with the old estimate at gate 2 (measured with the
-        code before commit a3144e6). 0 keeps all detail.
+        clean image keeps its texture and a noisy one loses its noise (an estimate from the
+        detail band itself would call real texture noise). Gate 3 was chosen on the validation
+        split with the perfect-network oracle: SSIM to truth 0.948 / 0.904 / 0.903 / 0.807 on
+        site_mild / moderate / mono1_dr / severe (``benchmarks/transfer_sweep.py``). 0 keeps all
+        detail. The gate is applied inside the transfer's banded pass (``_banded``).
     keep_annotations : bool
         Leave burned-in markers and text out of the local fit and keep them at the display
         maximum, see :func:`annotation_weight`.
@@ -100,7 +98,10 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if image.shape == tuple(shape):
         return image.astype(np.float32, copy=False)
     if shape[0] >= image.shape[0] and shape[1] >= image.shape[1]:
-        return _upsample_bilinear(image.astype(np.float32, copy=False), shape)
+        # Our separable bilinear: several times faster than a Pillow round trip, whose float32
+        # array conversion dominates at full resolution.
+        return _Bilinear(image.shape, shape).band(image.astype(np.float32, copy=False), 0,
+                                                  int(shape[0]))
     pil = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32), mode="F")
     out = pil.resize((int(shape[1]), int(shape[0])), Image.BILINEAR)
     return np.array(out, dtype=np.float32)  # a writable copy
@@ -113,18 +114,6 @@ def _axis_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.nda
     i0 = np.floor(pos).astype(np.intp)
     i1 = np.minimum(i0 + 1, n_in - 1)
     return i0, i1, (pos - i0).astype(np.float32)
-
-
-def _upsample_bilinear(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Separable bilinear enlargement; several times faster than a Pillow round trip, whose
-    float32 array conversion dominates at full resolution."""
-    r0, r1, wr = _axis_weights(image.shape[0], int(shape[0]))
-    c0, c1, wc = _axis_weights(image.shape[1], int(shape[1]))
-    rows = image[r0] * (1.0 - wr)[:, None] + image[r1] * wr[:, None]  # (H, w): small
-    out = rows[:, c0]
-    out *= 1.0 - wc
-    out += rows[:, c1] * wc
-    return out
 
 
 def working_shape(shape: tuple[int, int], working_size: int) -> tuple[int, int]:
@@ -384,43 +373,3 @@ def pixel_noise_variance(image: np.ndarray) -> float:
     lower = image[1:h:2 * step, :w:2 * step], image[1:h:2 * step, 1:w:2 * step]
     d = (blocks[0] - blocks[1] - lower[0] + lower[1]) * 0.5
     return float((1.4826 * np.median(np.abs(d))) ** 2)
-
-
-def gate_detail(image: np.ndarray, low_shape: tuple[int, int], gate: float) -> np.ndarray:
-    """``base + w * detail``: the band the working resolution cannot hold, gated against noise.
-
-    ``base`` is the image resized to ``low_shape`` and back (bilinear), ``detail = image - base``
-    and ``w = clip(1 - gate * noise_var / local_var(detail), 0, 1)``, a Wiener gain with the
-    noise variance from the median absolute deviation of the detail band and the local variance
-    averaged over one working-resolution pixel (computed by the same resize pair, which is
-    several times faster than Gaussian/box filters at full resolution). :func:`transfer` runs
-    the same computation fused with the affine map, band by band; this is the readable form.
-
-    Parameters
-    ----------
-    image : ndarray, float32, (H, W), [0, 1]
-    low_shape : (int, int)
-        The working resolution (rows, cols).
-    gate : float
-        Multiplier of the estimated noise variance.
-
-    Returns
-    -------
-    ndarray, float32, (H, W), [0, 1]
-    """
-    if tuple(low_shape) == image.shape:
-        return image
-    base = resize(resize(image, low_shape), image.shape)
-    detail = image - base
-    noise_var = pixel_noise_variance(image) * gate
-    if noise_var <= 0:
-        return image
-    sq = detail * detail
-    local = resize(resize(sq, low_shape), image.shape)
-    np.maximum(local, 1e-12, out=local)
-    np.divide(noise_var, local, out=local)
-    np.subtract(1.0, local, out=local)
-    np.clip(local, 0.0, 1.0, out=local)
-    np.multiply(local, detail, out=local)
-    np.add(base, local, out=local)
-    return np.clip(local, 0.0, 1.0, out=local)
