@@ -13,7 +13,7 @@ from xray_harmonizer.analysis import HarmonizeResult
 from xray_harmonizer.analysis.study import StudyEntry
 from xray_harmonizer.gui.viewmodels.display import DisplayModel
 from xray_harmonizer.gui.widgets.display_item import DisplayImageItem
-from xray_harmonizer.gui.widgets.image_pane import WindowLevelViewBox
+from xray_harmonizer.gui.widgets.image_pane import WindowLevelViewBox, grey_lut
 from xray_harmonizer.gui.widgets.view_link import ViewLink
 
 
@@ -83,9 +83,7 @@ class CompareAllView(QWidget):
         self.hint.setVisible(not results)
 
     def _on_levels(self, low: float, high: float) -> None:
-        lut = np.arange(256, dtype=np.uint8)
-        if self.display.invert:
-            lut = lut[::-1]
+        lut = grey_lut(self.display.invert)
         for item in self.images:
             item.setLevels((low, high))
             item.setLookupTable(lut)

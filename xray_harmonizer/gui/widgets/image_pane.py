@@ -22,6 +22,11 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 _GREY = np.arange(256, dtype=np.uint8)
 
 
+def grey_lut(invert: bool = False) -> np.ndarray:
+    """The 256-entry grey lookup table every image view uses (white-to-black when inverted)."""
+    return _GREY[::-1] if invert else _GREY
+
+
 class WindowLevelViewBox(pg.ViewBox):
     """ViewBox whose right-drag emits window/level deltas instead of zooming."""
 
@@ -133,7 +138,7 @@ class ImagePane(QWidget):
         if name:
             lut = pg.colormap.get(name).getLookupTable(nPts=256)
         else:
-            lut = _GREY[::-1] if invert else _GREY
+            lut = grey_lut(invert)
         self.image_item.setLookupTable(lut)
         self.top_item.setLookupTable(lut)
 
