@@ -7,9 +7,7 @@ to write over the study being shown. No Qt here (runs in a worker).
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from xray_harmonizer.analysis.measure import HarmonizeResult
@@ -17,21 +15,6 @@ from xray_harmonizer.analysis.study import StudyEntry
 from xray_harmonizer.io.deidentify import Deidentifier
 from xray_harmonizer.io.errors import ExportError
 from xray_harmonizer.io.export import write_derived_dicom, write_png16
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write to a temporary file beside ``path`` and rename it over, so readers never see half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _refuse_input(path: Path, entry: StudyEntry) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from xray_harmonizer.analysis.export import atomic_write_bytes
 from xray_harmonizer.analysis.measure import HarmonizeResult
 from xray_harmonizer.analysis.study import StudyEntry
 from xray_harmonizer.imaging.resample import downsample_to
+from xray_harmonizer.io.export import atomic_write
 
 REPORT_SIDE = 768
 _COLOURS = {"original": "#1f77b4", "harmonized": "#ff7f0e", "reference": "#2ca02c"}
@@ -108,4 +108,5 @@ background:#000}} figure{{margin:0;flex:1}} .pair{{display:flex;gap:16px}} th{{t
 def write_report(path: str | Path, entry: StudyEntry, result: HarmonizeResult, **kwargs: Any
                  ) -> Path:
     """Build and atomically write the report."""
-    return atomic_write_bytes(Path(path), build_report(entry, result, **kwargs).encode("utf-8"))
+    data = build_report(entry, result, **kwargs).encode("utf-8")
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))

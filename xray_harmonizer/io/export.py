@@ -291,3 +291,12 @@ def _atomic_write(target: Path, write: Callable[[str], object]) -> None:
             detail = " ".join(str(exc).split())[:200]
             raise ExportError(target, f"write failed ({type(exc).__name__}: {detail})") from exc
         raise
+
+
+def atomic_write(target: str | Path, write: Callable[[str], object]) -> Path:
+    """The one atomic writer: ``write(tmp_path)`` fills a temporary file beside ``target``, which
+    then replaces ``target`` in one rename, so a reader never sees half a file and a failure
+    leaves nothing behind (ExportError naming ``target``). Returns ``target``."""
+    target = Path(target)
+    _atomic_write(target, write)
+    return target
