@@ -431,3 +431,24 @@ def test_damaged_length_costs_no_memory(dicom_dir: Path, tmp_path: Path) -> None
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert [line.split()[0] for line in out] == ["MemoryError", "MemoryError"], out  # reproduced
     assert all("MemoryError" not in line.split()[1] for line in out), out
+
+
+def test_part_files_of_killed_writers_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    """Bug: SIGKILL mid-write left hidden .part files that nothing cleaned. Part names carry the
+    writer's pid; a rerun removes those whose process is gone, never a live writer's."""
+    import os
+
+    from xray_harmonizer.io.export import remove_stale_parts, write_png16
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".a.png.{dead.pid}.x1y2z3.part"
+    live = tmp_path / f".b.png.{os.getpid()}.q9w8e7.part"
+    other = tmp_path / ".notes.part"
+    for f in (stale, live, other):
+        f.write_bytes(b"half")
+    write_png16(np.zeros((40, 40), np.float32), tmp_path / "a.png")  # a rerun writing a.png
+    assert not stale.exists() and live.exists() and other.exists()
+    stale.write_bytes(b"half")
+    assert remove_stale_parts(tmp_path) == [stale]
+    assert live.exists() and other.exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import glob
 import logging
 import os
 import tempfile
@@ -268,11 +269,46 @@ def _check_target(path: str | Path, source: XrayImage | None = None) -> Path:
     return target
 
 
+def remove_stale_parts(folder: str | Path, name: str = "*") -> list[Path]:
+    """Delete temporary ``.part`` files left in ``folder`` by writers that were killed.
+
+    A part file's name carries its writer's process id (``.<name>.<pid>.<random>.part``); one
+    whose process no longer runs can never be completed. ``name`` limits the cleaning to the
+    parts of one target file. Returns the files removed.
+    """
+    removed = []
+    for part in Path(folder).glob(f".{glob.escape(name) if name != '*' else '*'}.*.part"):
+        fields = part.name.rsplit(".", 3)  # [".<name>", "<pid>", "<random>", "part"]
+        if len(fields) == 4 and fields[1].isdigit() and not _process_alive(int(fields[1])):
+            try:
+                part.unlink()
+                removed.append(part)
+            except OSError:
+                continue
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def _atomic_write(target: Path, write: Callable[[str], object]) -> None:
-    """Run ``write(tmp_path)`` on a temp file beside ``target``, then move it into place."""
+    """Run ``write(tmp_path)`` on a temp file beside ``target``, then move it into place.
+
+    The temp name carries our process id, so that a later run can tell the part files of a
+    killed writer (SIGKILL leaves no chance to clean up) from live ones: stale parts of this
+    target are removed before writing (:func:`remove_stale_parts` cleans a whole folder).
+    """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        remove_stale_parts(target.parent, target.name)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".part")
     except OSError as exc:
         raise ExportError(target, f"cannot write to {target.parent} ({exc.strerror or exc})") from exc
     os.close(fd)
