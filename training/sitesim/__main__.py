@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {f}: {exc}", file=sys.stderr)
             continue
         record["images"].append({"input": f.name, "output": out.name, "seed": seed,
-                                 "draws": dataclasses.asdict(draws)})
+                                 "draws": {k: v for k, v in dataclasses.asdict(draws).items()
+                                           if k != "text_mask"}})
     (args.output / "sitesim.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     log.info("wrote %d image(s) to %s", len(record["images"]), args.output)
     return 1 if failures else 0

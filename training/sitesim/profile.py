@@ -38,7 +38,24 @@ simulator (:mod:`training.sitesim.simulate`) reads the reference image as relati
     the same); ``CR`` or ``DX``.
 ``collimation``, ``collimation_value``
     Collimator shadow: for each side a fraction of the image drawn uniformly from
-    ``collimation = [min, max]`` is replaced by ``collimation_value`` (unexposed = bright).
+    ``collimation = [min, max]`` is replaced by ``collimation_value`` (unexposed = bright; an
+    electronic shutter may also paint it black, ``collimation_value`` near 0).
+``noise_correlation``
+    Gaussian sigma (px at 512) of the noise's spatial correlation (scintillator/phosphor light
+    spread); 0 = white noise.
+``heel``
+    Anode heel effect: relative exposure falls linearly by ``heel`` across the image; the anode
+    side (top/bottom/left/right) is drawn per image.
+``grid_amplitude``, ``grid_period``, ``grid_orientation``
+    Anti-scatter grid lines: exposure modulated by up to ``grid_amplitude`` with a period of
+    ``grid_period`` px at 512 (``vertical`` or ``horizontal`` lines, phase drawn per image).
+``text_labels``, ``text_value``
+    Number of burned-in text labels (blocky glyph strings near the corners, drawn per image) and
+    their grey value.
+
+The fields after ``collimation_value`` were added for the randomized chains of
+:mod:`training.sitesim.random_chain`; their defaults leave a chain unchanged and draw nothing, so
+the shipped profiles give the same pixels as before they existed.
 """
 
 from __future__ import annotations
@@ -53,6 +70,7 @@ PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 TONE_CURVES = ("log", "gamma", "sigmoid")
 PHOTOMETRICS = ("MONOCHROME1", "MONOCHROME2")
 MODALITIES = ("CR", "DX")
+GRID_ORIENTATIONS = ("vertical", "horizontal")
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,13 @@ class SiteProfile:
     modality: str = "CR"
     collimation: tuple[float, float] = (0.0, 0.0)
     collimation_value: float = 0.95
+    noise_correlation: float = 0.0
+    heel: float = 0.0
+    grid_amplitude: float = 0.0
+    grid_period: float = 3.0
+    grid_orientation: str = "vertical"
+    text_labels: int = 0
+    text_value: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -110,6 +135,13 @@ class SiteProfile:
             raise ValueError(f"collimation must be [min, max] with 0 <= min <= max < 0.5, got {self.collimation}")
         if not 1 <= int(self.mce_levels) <= 8:
             raise ValueError("mce_levels must be in 1..8")
+        if self.grid_orientation not in GRID_ORIENTATIONS:
+            raise ValueError(f"grid_orientation must be one of {GRID_ORIENTATIONS}, "
+                             f"got {self.grid_orientation!r}")
+        if self.noise_correlation < 0 or not 0 <= self.heel < 1 or not 0 <= self.grid_amplitude < 1:
+            raise ValueError("noise_correlation must be >= 0, heel and grid_amplitude in [0, 1)")
+        if self.grid_period <= 0 or not 0 <= int(self.text_labels) <= 8:
+            raise ValueError("grid_period must be > 0 and text_labels in 0..8")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict that :func:`profile_from_dict` reads back."""
@@ -130,8 +162,9 @@ def profile_from_dict(data: dict[str, Any]) -> SiteProfile:
         kwargs["collimation"] = tuple(float(v) for v in kwargs["collimation"])
     if "bits" in kwargs:
         kwargs["bits"] = int(kwargs["bits"])
-    if "mce_levels" in kwargs:
-        kwargs["mce_levels"] = int(kwargs["mce_levels"])
+    for key in ("mce_levels", "text_labels"):
+        if key in kwargs:
+            kwargs[key] = int(kwargs[key])
     return SiteProfile(**kwargs)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,6 +17,8 @@ class SiteDraws:
 
     log_exposure_offset: float
     collimation: tuple[float, float, float, float]  # top, bottom, left, right fractions
+    # Burned-in text pixels (None when the profile burns none): a training target keeps them.
+    text_mask: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def seed_for(name: str, seed: int) -> int:
@@ -72,9 +74,16 @@ def apply_site_with_draws(image: np.ndarray, profile: SiteProfile,
 
     # Imaging: exposure through the patient, detector blur (scintillator spread precedes the
     # photon statistics only partly, but blurring first keeps the noise white as on real DR).
+    # The heel, grid and text draws happen only when the profile asks for them, so profiles
+    # without them draw exactly what they drew before these effects existed.
     e = T.to_exposure(x, p.exposure * float(np.exp(draws.log_exposure_offset)), p.attenuation_range)
+    if p.heel > 0:
+        e = T.heel_effect(e, p.heel, int(rng.integers(0, 4)))
+    if p.grid_amplitude > 0:
+        e = T.grid_lines(e, p.grid_amplitude, p.grid_period * scale,
+                         p.grid_orientation == "vertical", float(rng.uniform(0, 2 * np.pi)))
     e = T.gaussian(e, p.blur_sigma * scale)
-    e = T.add_noise(e, p.quantum_noise, p.electronic_noise, rng)
+    e = T.add_noise(e, p.quantum_noise, p.electronic_noise, rng, p.noise_correlation * scale)
 
     # Detector response, then the vendor's image processing.
     y = T.tone_curve(T.log_signal(e, p.attenuation_range), p.tone_curve, p.gamma,
@@ -84,5 +93,8 @@ def apply_site_with_draws(image: np.ndarray, profile: SiteProfile,
     y = T.unsharp_mask(y, p.usm_amount, p.usm_sigma * scale)
     y = T.window(y, p.contrast, p.brightness)
     y = T.collimate(np.clip(y, 0.0, 1.0), draws.collimation, p.collimation_value)
+    if p.text_labels > 0:
+        y, mask = T.burn_in_text(y, p.text_labels, p.text_value, scale, rng)
+        draws = replace(draws, text_mask=mask)
     y = T.quantize(y, p.bits)
     return y.astype(np.float32), draws

@@ -30,15 +30,74 @@ def to_exposure(p: np.ndarray, exposure: float, attenuation_range: float) -> np.
 
 
 def add_noise(e: np.ndarray, quantum: float, electronic: float,
-              rng: np.random.Generator) -> np.ndarray:
+              rng: np.random.Generator, correlation: float = 0.0) -> np.ndarray:
     """Quantum noise (variance ``quantum * E``) plus electronic noise (SD ``electronic``).
 
     Gaussian approximation of Poisson statistics: fine at the photon counts of a radiograph.
+    ``correlation`` > 0 (pixels, already scaled) blurs the white field with a Gaussian of that
+    sigma and renormalises it to unit variance: the light spread in a scintillator / CR phosphor
+    correlates neighbouring pixels' noise, so real detector noise is not white.
     """
     if quantum <= 0 and electronic <= 0:
         return e
     sd = np.sqrt(np.maximum(quantum, 0.0) * e + electronic ** 2)
-    return e + sd * rng.standard_normal(e.shape)
+    field = rng.standard_normal(e.shape)
+    if correlation > 0:
+        delta = np.zeros((int(8 * correlation) + 3,) * 2)
+        delta[delta.shape[0] // 2, delta.shape[1] // 2] = 1.0
+        norm = float(np.sqrt((gaussian(delta, correlation) ** 2).sum()))  # SD of a blurred white field
+        field = gaussian(field, correlation) / norm
+    return e + sd * field
+
+
+def heel_effect(e: np.ndarray, strength: float, direction: int) -> np.ndarray:
+    """Anode heel: exposure falls linearly by ``strength`` (relative) across the image.
+
+    ``direction`` 0..3 = the anode side at the top, bottom, left or right.
+    """
+    if strength <= 0:
+        return e
+    h, w = e.shape
+    n = h if direction < 2 else w
+    ramp = np.linspace(-0.5, 0.5, n) * (1.0 if direction % 2 == 0 else -1.0)
+    gain = 1.0 + strength * ramp  # the anode side (ramp -0.5) gets less exposure
+    return e * (gain[:, None] if direction < 2 else gain[None, :])
+
+
+def grid_lines(e: np.ndarray, amplitude: float, period: float, vertical: bool,
+               phase: float) -> np.ndarray:
+    """Anti-scatter grid shadow: exposure modulated by ``1 - amplitude * (1 + cos) / 2`` with lines
+    every ``period`` pixels (already scaled; a period near 2 px aliases into moire as on real
+    images of a stationary grid)."""
+    if amplitude <= 0:
+        return e
+    n = e.shape[1] if vertical else e.shape[0]
+    mod = 1.0 - amplitude * 0.5 * (1.0 + np.cos(2 * np.pi * np.arange(n) / period + phase))
+    return e * (mod[None, :] if vertical else mod[:, None])
+
+
+def burn_in_text(y: np.ndarray, labels: int, value: float, scale: float,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Burn ``labels`` blocky text labels (random 5x7 glyph strings, 8-14 px tall at 512) into
+    the image at ``value``, near the corners where sites put them; returns (image, mask)."""
+    mask = np.zeros(y.shape, dtype=bool)
+    if labels <= 0:
+        return y, mask
+    h, w = y.shape
+    out = y.copy()
+    for _ in range(int(labels)):
+        cell = max(1, int(round(rng.uniform(8, 14) * scale / 7)))
+        chars = int(rng.integers(1, 7))
+        glyphs = rng.random((7, 6 * chars)) < 0.45
+        glyphs[:, 5::6] = False  # one blank column between characters
+        block = np.kron(glyphs, np.ones((cell, cell), dtype=bool))[:h // 3, :w // 2]
+        bh, bw = block.shape
+        top = int(rng.uniform(0.01, 0.12) * h) if rng.random() < 0.5 else h - bh - int(rng.uniform(0.01, 0.12) * h)
+        left = int(rng.uniform(0.01, 0.12) * w) if rng.random() < 0.5 else w - bw - int(rng.uniform(0.01, 0.12) * w)
+        top, left = min(max(top, 0), h - bh), min(max(left, 0), w - bw)
+        mask[top:top + bh, left:left + bw] |= block
+    out[mask] = value
+    return out, mask
 
 
 def log_signal(e: np.ndarray, attenuation_range: float) -> np.ndarray:

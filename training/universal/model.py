@@ -1,0 +1,66 @@
+"""The universal generalizer's network: a small U-Net with a global-context bottleneck.
+
+Why this shape: undoing an imaging chain needs the *global* tone curve and exposure (read from
+the whole image: the bottleneck adds an MLP of its spatial mean to every position), the
+large-scale dynamic-range compression (the 1/16 level sees ~1/4 of a 256 px image per 3x3 tap)
+and the band-wise multi-scale enhancement (one skip per scale). No normalisation layers: absolute
+intensity is the signal here, and instance norm would throw it away. The output is the input plus
+a residual whose last convolution starts at zero, so the untrained network is the identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Widths per level (level 0 = full working resolution); ``len(widths) - 1`` halvings."""
+
+    widths: tuple[int, ...] = (16, 32, 48, 64, 96)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, padding_mode="reflect"),
+                         nn.LeakyReLU(0.1),
+                         nn.Conv2d(cout, cout, 3, padding=1, padding_mode="reflect"),
+                         nn.LeakyReLU(0.1))
+
+
+class UniversalUNet(nn.Module):
+    """[0, 1] -> [0, 1] image network; H and W must be multiples of :attr:`multiple`."""
+
+    def __init__(self, config: UNetConfig = UNetConfig()) -> None:
+        super().__init__()
+        w = config.widths
+        self.config = config
+        self.multiple = 2 ** (len(w) - 1)
+        self.enc = nn.ModuleList([_block(1, w[0])] + [_block(w[i - 1], w[i]) for i in range(1, len(w))])
+        self.context = nn.Sequential(nn.Linear(w[-1], w[-1]), nn.LeakyReLU(0.1), nn.Linear(w[-1], w[-1]))
+        self.dec = nn.ModuleList([_block(w[i + 1] + w[i], w[i]) for i in range(len(w) - 1)])
+        self.head = nn.Conv2d(w[0], 1, 3, padding=1, padding_mode="reflect")
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        h = x
+        for i, enc in enumerate(self.enc):
+            h = enc(h if i == 0 else F.avg_pool2d(h, 2))
+            skips.append(h)
+        h = h + self.context(h.mean(dim=(2, 3)))[:, :, None, None]
+        for i in range(len(self.dec) - 1, -1, -1):
+            up = F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False)
+            h = self.dec[i](torch.cat([up, skips[i]], dim=1))
+        return x + self.head(h)
+
+    def translate(self, x: torch.Tensor) -> torch.Tensor:
+        """[-1, 1] in/out, the interface of ``training.gan.export`` (its wrapper rescales)."""
+        return self.forward((x + 1.0) * 0.5) * 2.0 - 1.0
