@@ -11,6 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QGridLayout, QLabel, QPushButton,
                                QRadioButton)
 
+from training.sitefit.job import spawn
 from xray_harmonizer.gui.wizard.base import StatePage
 from xray_harmonizer.gui.wizard.state import WizardState
 from xray_harmonizer.gui.workers import JobRunner
@@ -113,9 +114,8 @@ class MethodPage(StatePage):
                "--estimate"]
 
         def job(report, cancelled) -> dict:
-            self._proc = proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                                 stderr=subprocess.PIPE, text=True,
-                                                 stdin=subprocess.DEVNULL)
+            self._proc = proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True)
             out, err = proc.communicate(timeout=600)
             if proc.returncode != 0:
                 lines = [ln for ln in err.splitlines() if ln.strip()]
@@ -150,6 +150,11 @@ class MethodPage(StatePage):
 
     def cleanupPage(self) -> None:  # noqa: N802
         self.stop_estimate()
+
+    def validatePage(self) -> bool:  # noqa: N802
+        # Moving on: a trial still running would only compete with the training for the CPU.
+        self.stop_estimate()
+        return True
 
     def isComplete(self) -> bool:  # noqa: N802
         return self._problem() is None
