@@ -84,7 +84,10 @@ def write_config(repo: Path, package: str) -> None:
              # A shared 2-core machine runs tests several times slower than mutmut's clean
              # pass measured: generous limits, so that a "timeout" is a real hang (timeouts
              # count as caught).
-             "timeout_multiplier=20.0", "timeout_constant=60.0", ""]
+             "timeout_multiplier=20.0", "timeout_constant=60.0",
+             # Not plain fork: mutmut's own process ran pytest (onnxruntime thread pools,
+             # Qt) and a child forked from it can deadlock; a clean fork server cannot.
+             "process_isolation=forkserver", ""]
     (repo / "setup.cfg").write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -47,9 +47,16 @@ def test_probe_finds_a_device_through_either_library_name(monkeypatch: pytest.Mo
                                                          name: str) -> None:
     """Catches a probe that stops after the first library name, inverts a status check,
     initialises the driver with other flags than 0, or miscounts the devices."""
-    driver = FakeDriver(count=2)
+    driver = FakeDriver(count=1)
     assert _probe_with(monkeypatch, {name: driver}) is True
     assert driver.init_flags == [0]
+
+
+def test_probe_on_windows_loads_nvcuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catches the Windows driver name (nvcuda.dll) being lost or never chosen."""
+    monkeypatch.setattr("sys.platform", "win32")
+    assert _probe_with(monkeypatch, {"nvcuda.dll": FakeDriver()}) is True
+    assert _probe_with(monkeypatch, {"libcuda.so.1": FakeDriver()}) is False
 
 
 @pytest.mark.parametrize("driver", [FakeDriver(init=100), FakeDriver(count_status=3),
@@ -99,6 +106,7 @@ class FakeOrt:
     def __init__(self, cuda_listed: bool = True, cuda_fails: bool = False) -> None:
         self.cuda_listed, self.cuda_fails = cuda_listed, cuda_fails
         self.created: list[tuple[list[str], Any]] = []
+        self.paths: list[str] = []
         fake = self
 
         class SessionOptions:
@@ -108,6 +116,7 @@ class FakeOrt:
         class InferenceSession:
             def __init__(self, path: str, sess_options: Any, providers: list[str]) -> None:
                 fake.created.append((list(providers), sess_options))
+                fake.paths.append(path)
                 if providers[0] == "CUDAExecutionProvider" and fake.cuda_fails:
                     raise RuntimeError("CUDA failure 100: no CUDA-capable device")
                 self.providers = list(providers)
@@ -157,25 +166,44 @@ def test_cuda_asked_only_when_allowed_listed_and_present(fake_ort: FakeOrt, tmp_
     monkeypatch.setattr(sessions, "_CUDA_PRESENT", True)
     monkeypatch.setenv("XRH_DISABLE_GPU", "1")  # use_gpu=None: the environment decides
     assert sessions.create_session(model).provider == "CPUExecutionProvider"
+    sessions.clear_session_cache()
+    monkeypatch.setenv("XRH_DISABLE_GPU", "0")
+    assert sessions.create_session(model).provider == "CUDAExecutionProvider"
 
 
-def test_failed_cuda_session_falls_back_to_cpu(fake_ort: FakeOrt, tmp_path: Path) -> None:
-    """Catches a CUDA session failure that reaches the user instead of a CPU session."""
+def test_failed_cuda_session_falls_back_to_cpu(fake_ort: FakeOrt, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """Catches a CUDA session failure that reaches the user instead of a CPU session, a
+    fallback that opens another file or drops the session options, and a log that hides
+    why CUDA failed or which provider finally runs."""
+    import logging
+
     fake_ort.cuda_fails = True
-    rs = sessions.create_session(tmp_path / "m.onnx", use_gpu=True)
+    with caplog.at_level(logging.INFO, logger=sessions.__name__):
+        rs = sessions.create_session(tmp_path / "m.onnx", use_gpu=True)
     assert rs.provider == "CPUExecutionProvider"
     assert [p for p, _ in fake_ort.created] == [["CUDAExecutionProvider", "CPUExecutionProvider"],
                                                  ["CPUExecutionProvider"]]
+    assert fake_ort.paths == [str(tmp_path / "m.onnx")] * 2
+    assert fake_ort.created[1][1] is fake_ort.created[0][1]  # same options (quiet log level)
+    fallback, final = caplog.records[-2:]
+    assert "falling back to CPU" in fallback.getMessage()
+    assert fallback.exc_info and "no CUDA-capable device" in str(fallback.exc_info[1])
+    assert final.getMessage() == "onnxruntime session for m.onnx runs on CPUExecutionProvider"
 
 
 def test_cpu_session_failure_is_not_swallowed(fake_ort: FakeOrt, tmp_path: Path) -> None:
     """Catches the fallback retrying (or hiding) a failure that was already on the CPU."""
+    calls = []
+
     def broken(*_a: Any, **_k: Any) -> None:
+        calls.append(1)
         raise RuntimeError("not an ONNX model")
 
     fake_ort.InferenceSession = broken
     with pytest.raises(RuntimeError, match="not an ONNX model"):
         sessions.create_session(tmp_path / "m.onnx", use_gpu=False)
+    assert calls == [1]
 
 
 def test_sessions_cached_per_file_device_and_threads(fake_ort: FakeOrt, tmp_path: Path) -> None:
