@@ -19,7 +19,7 @@ from xray_harmonizer.gui.workers import JobRunner
 METHODS = (("cyclegan", "CycleGAN: two generators with a cycle; keeps anatomy well"),
            ("unit", "UNIT: shared latent space; often the better transfer to other sites"),
            ("histogram", "Histogram profile only: no training, seconds; intensity only"))
-PRESETS = (("quick", "quick (this CPU: about 10-20 min)"),
+PRESETS = (("quick", "quick (sized for a laptop CPU: 11-16 min on a free 2-core CPU)"),
            ("full", "full (the papers; needs a GPU)"),
            ("tiny", "tiny (tests only: a few seconds, not useful)"))
 
