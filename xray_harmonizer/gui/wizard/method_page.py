@@ -3,6 +3,7 @@ short timed trial of the real training on this machine (in a child process: no t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -100,6 +101,9 @@ class MethodPage(StatePage):
 
     def _problem(self) -> str | None:
         s = self.state
+        if s.method != "histogram" and importlib.util.find_spec("torch") is None:
+            return ("CycleGAN and UNIT need the training extra, which this installation lacks: "
+                    "pip install 'xray-harmonizer[train]'.")
         if s.method != "histogram" and s.reference == "bundled" and s.reference_images is None:
             return "CycleGAN and UNIT need the reference site's images (back to Reference)."
         return None
