@@ -266,8 +266,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text + "\n")
+        args.json.with_suffix(".md").write_text(markdown(result))
     print(text)
     return 1 if summary.failures else 0
+
+
+def markdown(result: dict) -> str:
+    """The README block: cases, outcomes by class, worst time and memory."""
+    failures = result["n_failures"]
+    outcomes = ", ".join(f"{k} {v:,}" for k, v in sorted(result["outcomes"].items(), key=lambda kv: -kv[1]))
+    worst = result["worst_seconds"]
+    return (
+        f"`{result['command']}` ({result['machine']}; RLIMIT_AS {result['memory_limit_mb']} MiB and "
+        f"{result['case_seconds']:.0f} s per case):\n\n"
+        f"| cases | failures (hang, crash, other exception, > limit, bad message) | wall time | worst case time | "
+        f"worst worker peak RSS |\n|---:|---:|---:|---:|---:|\n"
+        f"| {result['cases']:,} | {failures} | {result['wall_seconds']:.0f} s ({result['cases_per_second']:.0f} cases/s) "
+        f"| {worst['seconds']:.2f} s ({worst['seed_file']}, {worst['mutation']}) | "
+        f"{result['worst_peak_rss_mb']:.0f} MB |\n\n"
+        f"Outcomes: {outcomes}.\n"
+    )
 
 
 def _machine() -> str:

@@ -85,6 +85,9 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="with --format dcm: apply the DICOM PS3.15 Basic Profile (identity "
                           "removed, new UIDs consistent across this run)")
     har.add_argument("--json", action="store_true", help="print one JSON object per image")
+    har.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="images in flight at once (default 1); memory grows with N, not with "
+                          "the number of inputs")
     har.set_defaults(func=_cmd_harmonize)
 
     prof = sub.add_parser("profile", help="reference-site profiles")
@@ -160,16 +163,21 @@ def _report_errors(errors: list) -> None:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from xray_harmonizer.io import describe, open_study
+    from xray_harmonizer.io import StudyError, describe, iter_study
 
-    errors: list = []
+    n_images = n_errors = 0
     for path in args.paths:
-        study = open_study(path)
-        for image in study.images:
-            print(json.dumps(describe(image)))
-        errors.extend(study.errors)
-    _report_errors(errors)
-    return EXIT_SOME_REFUSED if errors else EXIT_OK
+        for _, item in iter_study(path):  # one image in memory at a time
+            if isinstance(item, StudyError):
+                n_errors += 1
+                print(f"error: {item}", file=sys.stderr)
+            else:
+                n_images += 1
+                print(json.dumps(describe(item)), flush=True)
+    if n_images == n_errors == 0:
+        print(f"error: no image files in {', '.join(map(str, args.paths))}", file=sys.stderr)
+        return EXIT_SOME_REFUSED
+    return EXIT_SOME_REFUSED if n_errors else EXIT_OK
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
@@ -211,18 +219,26 @@ def _cmd_profile_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_harmonize(args: argparse.Namespace) -> int:
+    """Read, harmonize and write one image at a time (``--workers N``: N in flight), so memory
+    stays flat however many inputs there are; each refused file is one line on stderr."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
-    from xray_harmonizer.io import open_study
-    from xray_harmonizer.io.errors import StudyError
-    from xray_harmonizer.analysis import harmonize_and_measure, prepare
     from xray_harmonizer.io.deidentify import Deidentifier
-    from xray_harmonizer.io.export import output_path_for, write_derived_dicom, write_png16
+    from xray_harmonizer.io.export import remove_stale_parts
     from xray_harmonizer.reference.profile import ProfileError, load_profile
 
     if args.deidentify and args.format != "dcm":
         print("error: --deidentify applies to --format dcm (PNG files carry no patient data)",
               file=sys.stderr)
+        return EXIT_USAGE
+    if args.output.exists() and not args.output.is_dir():
+        print(f"error: -o {args.output}: is a file; give a folder for the outputs", file=sys.stderr)
+        return EXIT_USAGE
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     try:
         profile = load_profile(args.reference)
@@ -230,44 +246,111 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     except (ProfileError, LookupError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    studies = [open_study(p) for p in args.paths]
-    errors = [err for s in studies for err in s.errors]
-    images = [img for s in studies for img in s.images]
+    files, n_errors = _harmonize_inputs(args.paths, args.output)
+    if not files:
+        if not n_errors:
+            print(f"error: no image files in {', '.join(map(str, args.paths))}", file=sys.stderr)
+        return EXIT_SOME_REFUSED
     args.output.mkdir(parents=True, exist_ok=True)
-    used: set[Path] = {img.meta.source.resolve() for img in images}
-    ext = ".dcm" if args.format == "dcm" else ".png"
-    deidentifier = Deidentifier() if args.deidentify else None  # one UID map for the whole run
-    suffix = f"_harmonized_{generalizer.kind}"  # outputs of different methods sit side by side
-    for image in tqdm(images, desc="harmonize", unit="img", disable=True if len(images) < 2 else None, file=sys.stderr):
-        try:
-            # The one harmonize-and-measure path (also the GUI's and the protocol's).
-            result = harmonize_and_measure(prepare(image.pixels), generalizer, profile, None,
-                                           with_map=False)
-            out = result.harmonized
-            target = _unique(output_path_for(image, args.output, suffix=suffix, ext=ext), used)
-            if args.format == "dcm":
-                write_derived_dicom(out, image, target, generalizer_name=generalizer.name,
-                                    model_hash=generalizer.model_hash, deidentifier=deidentifier)
-            else:
-                write_png16(out, target)
-        except StudyError as exc:
-            errors.append(exc)
+    remove_stale_parts(args.output)  # left by a run that was killed mid-write
+    job = _HarmonizeJob(args, profile, generalizer, {f.resolve() for f in files},
+                        Deidentifier() if args.deidentify else None)  # one UID map per run
+    bar = tqdm(total=len(files), desc="harmonize", unit="img", disable=True if len(files) < 2 else None,
+               file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        pending: deque = deque()
+        for i, file in enumerate(files):
+            pending.append(pool.submit(job.run, file))
+            # At most N images in flight; results are printed in input order.
+            while pending and (len(pending) >= args.workers or i == len(files) - 1):
+                n_errors += job.report(pending.popleft().result())
+                bar.update()
+    bar.close()
+    return EXIT_SOME_REFUSED if n_errors else EXIT_OK
+
+
+def _harmonize_inputs(paths: list[Path], output: Path) -> tuple[list[Path], int]:
+    """Input files in study order, leaving out outputs of earlier runs in the output folder
+    (``-o`` may be an input folder); missing paths are reported, their count returned."""
+    from xray_harmonizer.io import study_files
+
+    out_dir = output.resolve()
+    files: list[Path] = []
+    missing = 0
+    for path in paths:
+        if not path.exists():
+            print(f"error: {path}: file or folder not found", file=sys.stderr)
+            missing += 1
             continue
-        record = {
+        found, _ = study_files(path)
+        files += [f for f in found if not (f.resolve().parent == out_dir and _HARMONIZED in f.stem)]
+    return files, missing
+
+
+_HARMONIZED = "_harmonized_"
+
+
+class _HarmonizeJob:
+    """One image: open, harmonize and measure, write; thread-safe (the output names are
+    chosen under a lock; generalizers and onnxruntime sessions allow concurrent calls)."""
+
+    def __init__(self, args: argparse.Namespace, profile, generalizer, inputs: set[Path],
+                 deidentifier) -> None:
+        import threading
+
+        self.args, self.profile, self.generalizer = args, profile, generalizer
+        self.deidentifier = deidentifier
+        self.used = set(inputs)  # no output may land on an input
+        self.lock = threading.Lock()
+        self.suffix = f"{_HARMONIZED}{generalizer.kind}"  # outputs of different methods side by side
+        self.ext = ".dcm" if args.format == "dcm" else ".png"
+
+    def run(self, file: Path) -> dict | Exception:
+        from xray_harmonizer.analysis import harmonize_and_measure, prepare
+        from xray_harmonizer.io import StudyError, open_image
+        from xray_harmonizer.io.errors import printable
+        from xray_harmonizer.io.export import output_path_for, write_derived_dicom, write_png16
+
+        try:
+            image = open_image(file)
+            # The one harmonize-and-measure path (also the GUI's and the protocol's).
+            result = harmonize_and_measure(prepare(image.pixels), self.generalizer, self.profile,
+                                           None, with_map=False)
+            with self.lock:
+                target = _unique(output_path_for(image, self.args.output, suffix=self.suffix,
+                                                 ext=self.ext), self.used)
+            if self.args.format == "dcm":
+                write_derived_dicom(result.harmonized, image, target,
+                                    generalizer_name=self.generalizer.name,
+                                    model_hash=self.generalizer.model_hash,
+                                    deidentifier=self.deidentifier)
+            else:
+                write_png16(result.harmonized, target)
+        except StudyError as exc:
+            return exc
+        except Exception as exc:  # a generalizer failing on one image must not stop the batch
+            return RuntimeError(f"{printable(str(file))}: harmonizing failed ({type(exc).__name__})")
+        return {
             "input": str(image.meta.source), "output": str(target),
-            "generalizer": generalizer.name, "ssim_to_input": round(result.ssim, 4),
+            "generalizer": self.generalizer.name, "ssim_to_input": round(result.ssim, 4),
             "w1_before": round(result.w1_original, 4),
             "w1_after": round(result.w1_harmonized, 4),
             "time_ms": round(result.timings["harmonize"] * 1000, 1),
         }
-        if args.json:
-            print(json.dumps(record))
+
+    def report(self, outcome: dict | Exception) -> int:
+        """Print one image's line (stdout) or error (stderr); 1 if it was an error."""
+        if isinstance(outcome, Exception):
+            print(f"error: {outcome}", file=sys.stderr)
+            return 1
+        if self.args.json:
+            print(json.dumps(outcome), flush=True)
         else:
-            print(f"{image.meta.source.name} -> {target}  SSIM {record['ssim_to_input']:.4f}  "
-                  f"W1 {record['w1_before']:.4f} -> {record['w1_after']:.4f}  "
-                  f"{record['time_ms']:.0f} ms")
-    _report_errors(errors)
-    return EXIT_SOME_REFUSED if errors else EXIT_OK
+            print(f"{Path(outcome['input']).name} -> {outcome['output']}  "
+                  f"SSIM {outcome['ssim_to_input']:.4f}  "
+                  f"W1 {outcome['w1_before']:.4f} -> {outcome['w1_after']:.4f}  "
+                  f"{outcome['time_ms']:.0f} ms", flush=True)
+        return 0
 
 
 def _choose_generalizer(args: argparse.Namespace, profile):
