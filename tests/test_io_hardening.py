@@ -276,6 +276,19 @@ MALFORMED = {
     "voi_lut_text_descriptor": lambda ds: ds.add_new(
         0x00283010, "SQ", [_lut_item(**{"00283002": ("LO", "a"), "00283006": ("US", [1, 2])})]),
     "photometric_garbage": lambda ds: ds.add_new(0x00280004, "LO", "mono\x1bchrome"),
+    "voi_lut_short_descriptor": lambda ds: ds.add_new(
+        0x00283010, "SQ", [_lut_item(**{"00283002": ("US", [4]), "00283006": ("US", [1, 2, 3, 4])})]),
+    "voi_lut_odd_bytes": lambda ds: ds.add_new(
+        0x00283010, "SQ", [_lut_item(**{"00283002": ("US", [4, 0, 16]), "00283006": ("OB", b"\x01\x02\x03")})]),
+    "modality_lut_text_data": lambda ds: ds.add_new(0x00283000, "SQ", [_lut_item(
+        **{"00283002": ("US", [4, 0, 16]), "00283006": ("LO", "abc"), "00283004": ("LO", "HU")})]),
+    "columns_multi": lambda ds: ds.add_new(0x00280011, "US", [48, 48]),
+    "window_as_sequence": lambda ds: ds.add_new(0x00281050, "SQ", [_lut_item()]),
+    "bits_allocated_zero": lambda ds: ds.add_new(0x00280100, "US", 0),
+    "pixel_representation_text": lambda ds: ds.add_new(0x00280103, "LO", "x"),
+    "samples_3_without_planar": lambda ds: ds.add_new(0x00280002, "US", 3),
+    "spacing_text": lambda ds: ds.add_new(0x00280030, "LO", "a\\b"),
+    "instance_number_text": lambda ds: ds.add_new(0x00200013, "LO", "first"),
 }
 
 
