@@ -19,6 +19,14 @@ Decisions (details in each module):
   truly coloured images refused (ColourImageError).
 - Size: 32..16384 px a side and at most 2**28 pixels, checked from the header before decoding.
 - Every file opened is remembered; exporters refuse to overwrite any of them.
+- Damaged or hostile files: whatever fails inside a reader or a native decoder (pyo3
+  ``PanicException`` is a BaseException) becomes a documented StudyError subclass for that file
+  (MemoryError: ImageSizeError; only KeyboardInterrupt/SystemExit pass). Header values are read
+  through :mod:`._dicom_values` and checked (finite rescale and window, single-number Rows);
+  messages are one printable line naming elements, never their values (a damaged length makes
+  the patient's name part of a "value"). Reads never ask for more than the file holds; PNG
+  image data shorter than IHDR declares and decompression bombs are refused before decoding.
+  ``tests/fuzz.py`` checks all this on mutated real files (figures in the README).
 """
 
 from xray_harmonizer.io.errors import (
