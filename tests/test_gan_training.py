@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-torch = pytest.importorskip("torch")
+import torch
 
 from training.gan.config import TrainConfig, preset_config  # noqa: E402
 from training.gan.data import UnpairedCrops, load_folder, random_crop  # noqa: E402
