@@ -26,6 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,11 @@ if str(REPO) not in sys.path:  # run as a script from a clean checkout
     sys.path.insert(0, str(REPO))
 
 from benchmarks.protocol_report import write_plots, write_table  # noqa: E402
+
+if TYPE_CHECKING:
+    from xray_harmonizer.analysis import HarmonizeResult, Prepared
+    from xray_harmonizer.generalizers.base import Generalizer
+    from xray_harmonizer.reference.profile import ReferenceProfile
 
 log = logging.getLogger("protocol")
 DEFAULT_REFERENCE = REPO.parent / "shared" / "data" / "cxr" / "kermany"
@@ -149,7 +155,8 @@ def _mean_std(values: list[float]) -> dict[str, float] | None:
     return {"mean": float(np.mean(values)), "std": float(np.std(values))}
 
 
-def harmonize_one(generalizer, source, profile):
+def harmonize_one(generalizer: Generalizer, source: Prepared, profile: ReferenceProfile
+                  ) -> HarmonizeResult:
     """The protocol's per-image step: the app's one harmonize-and-measure path, so a row's
     SSIM and W1 are exactly what the GUI and the CLI show for that image and generalizer."""
     from xray_harmonizer.analysis import harmonize_and_measure
@@ -157,17 +164,25 @@ def harmonize_one(generalizer, source, profile):
     return harmonize_and_measure(source, generalizer, profile, None, with_map=False)
 
 
-def measure_row(prepared: list, outputs: list[np.ndarray], profile) -> list[tuple[float, float]]:
+def measure_row(prepared: list[Prepared], outputs: list[np.ndarray], profile: ReferenceProfile
+                ) -> list[tuple[float, float | None]]:
     """(SSIM to the input, W1 to the reference) per image for rows that are not a generalizer
     (original, truth, oracle), by the same :func:`xray_harmonizer.analysis.measure.measure_output`
-    the generalizer rows go through: on the input's body mask."""
-    from xray_harmonizer.analysis.measure import measure_output
+    the generalizer rows go through: on the input's body mask. An output that *is* its input
+    (the original rows) costs no SSIM: it is 1 by definition, and its W1 is the input's."""
+    from xray_harmonizer.analysis.measure import measure_output, w1_to_profile
 
-    figs = [measure_output(p, o, profile) for p, o in zip(prepared, outputs)]
-    return [(f.ssim, f.w1_output) for f in figs]
+    out: list[tuple[float, float | None]] = []
+    for p, o in zip(prepared, outputs):
+        if o is p.pixels:
+            out.append((1.0, w1_to_profile(p.fine_counts, profile)))
+        else:
+            f = measure_output(p, o, profile)
+            out.append((f.ssim, f.w1_output))
+    return out
 
 
-def score_row(name: str, outputs: list[np.ndarray], measured: list[tuple[float, float]],
+def score_row(name: str, outputs: list[np.ndarray], measured: list[tuple[float, float | None]],
               site: SiteSet, classifier, profile, seconds: float, *,
               compare_input: bool = True) -> dict:
     """Every figure of one row; ``outputs`` are the images the classifier sees, ``measured``
@@ -215,7 +230,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     prepared = [prepare(im) for im in site.images]  # body mask once per input image
 
     def add(name: str, outputs: list[np.ndarray], seconds: float, clf=classifier, compare=True,
-            measured: list[tuple[float, float]] | None = None):
+            measured: list[tuple[float, float | None]] | None = None):
         if measured is None:
             measured = measure_row(prepared, outputs, profile)
         rows.append(score_row(name, outputs, measured, site, clf, profile, seconds,
