@@ -77,7 +77,7 @@ def pair_loss(model: UniversalUNet, pair: Pair, ssim_weight: float) -> tuple[tor
     out = model(x)[:, :, :h, :w]
     l1 = (out - y).abs().mean()
     s = ssim_torch(out, y)
-    return l1 + ssim_weight * (1 - s), float(l1), float(s)
+    return l1 + ssim_weight * (1 - s), float(l1.detach()), float(s.detach())
 
 
 def lr_at(step: int, s: TrainSettings) -> float:

@@ -1,0 +1,56 @@
+"""The lesion benchmark's insertion and measurement math (benchmarks/lesions.py), on phantoms."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.lesions import (CONTRASTS, RADII, blob_thresholds, contrast_kept, created_blobs,
+                                insert, lesion_field, place_lesions)
+
+
+def _phantom(h: int = 256, w: int = 320) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = 0.3 + 0.3 * np.exp(-((yy - h / 2) ** 2 + (xx - w / 2) ** 2) / (2 * (h / 3) ** 2))
+    return img.astype(np.float32)
+
+
+def test_lesions_placed_where_and_as_strong_as_said():
+    """Catches lesions off their centre, overlapping, outside the lung band, or with the wrong
+    peak contrast (every 'kept' figure would be relative to the wrong amount)."""
+    img = _phantom()
+    lesions = place_lesions(img, np.random.default_rng(0))
+    assert sorted(les.radius for les in lesions) == sorted(RADII)
+    for les in lesions:
+        assert les.contrast in CONTRASTS
+        assert abs(float(les.field.max()) - les.contrast) < 1e-6
+        cy, cx = les.center
+        assert 0.25 * img.shape[0] <= cy <= 0.65 * img.shape[0]
+        peak = np.unravel_index(np.argmax(les.field), les.field.shape)
+        assert np.hypot(peak[0] - cy, peak[1] - cx) <= les.radius * max(img.shape) / 512 + 1
+    fields = [les.field > 0.05 * les.contrast for les in lesions]
+    assert not any((a & b).any() for i, a in enumerate(fields) for b in fields[i + 1:])
+    assert np.allclose(insert(img, lesions), img + sum(les.field for les in lesions), atol=1e-6)
+
+
+def test_contrast_kept_measures_gain_and_erasure():
+    """Catches a kept-contrast figure that is not 1 for the identity, not 0.5 for a map that halves
+    local contrast, or that is fooled by a global offset (a level change is not erasure)."""
+    img = _phantom()
+    les = lesion_field(img.shape, (128, 100), 6, 0.05, "patchy", np.random.default_rng(1))
+    from benchmarks.lesions import Lesion
+
+    lesion = Lesion("patchy", 6, 0.05, (128, 100), les)
+    with_ = img + les
+    assert abs(contrast_kept(with_, img, with_, img, lesion) - 1.0) < 1e-6
+    assert abs(contrast_kept(0.5 * with_ + 0.2, 0.5 * img + 0.2, with_, img, lesion) - 0.5) < 1e-6
+    assert abs(contrast_kept(img + 0.1, img + 0.1, with_, img, lesion)) < 1e-6  # erased
+
+
+def test_created_blobs_counts_added_structure_not_tone():
+    """Catches a blob count that charges a global tone change, or misses an added opacity."""
+    img = _phantom()
+    thr = blob_thresholds(img.shape)
+    assert created_blobs(img, img, thr) == 0
+    assert created_blobs(np.clip(0.8 * img + 0.1, 0, 1), img, thr) == 0  # a tone map is no lesion
+    fake = img + lesion_field(img.shape, (120, 160), 6, 0.06, "nodule", np.random.default_rng(0))
+    assert created_blobs(fake, img, thr) == 1

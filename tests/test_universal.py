@@ -1,0 +1,85 @@
+"""Universal generalizer training (training/universal): tiny run, export parity, app loading."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+
+from training.sitesim.random_chain import training_rng
+from training.universal.data import make_pair
+from training.universal.model import UNetConfig, UniversalUNet
+from training.universal.train import main as train_main
+from training.universal.train import pair_loss
+
+
+def _phantom(h: int = 96, w: int = 128) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = 0.2 + 0.5 * np.exp(-((yy - h / 2) ** 2 + (xx - w / 2) ** 2) / (2 * (h / 4) ** 2))
+    return np.clip(img + 0.1 * (np.sin(xx / 3.0) > 0), 0, 1).astype(np.float32)
+
+
+def test_pairs_are_aligned_and_targets_keep_shutters():
+    """Catches pairs of different shapes, or targets asking the network to invent anatomy under a
+    collimator / text (the target there must be the chain's own output)."""
+    rng = training_rng(0)
+    for _ in range(6):
+        p = make_pair(_phantom(), rng, 64, 0.0)
+        assert p.shifted.shape == p.target.shape == (48, 64)
+        assert p.shifted.dtype == np.float32 and 0 <= p.shifted.min() and p.shifted.max() <= 1
+    ident = make_pair(_phantom(), training_rng(1), 64, 1.0)
+    assert ident.identity and np.array_equal(ident.shifted, ident.target)
+
+
+def test_untrained_network_is_identity_and_a_few_steps_fit_one_pair():
+    """Catches a residual head that does not start at the identity (chain = identity must give
+    back the input) and a loss/gradient path that cannot reduce the loss."""
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: OpenMP hand-offs cost more than the maths (90 s vs 1 s)
+    try:
+        _fit_one_pair()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_one_pair() -> None:
+    model = UniversalUNet(UNetConfig((4, 8, 8)))
+    x = torch.rand(1, 1, 32, 40)
+    assert torch.equal(model(x), x)
+    pair = make_pair(_phantom(), training_rng(3), 48, 0.0)
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    first = float(pair_loss(model, pair, 0.5)[0])
+    for _ in range(40):
+        loss = pair_loss(model, pair, 0.5)[0]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < 0.8 * first
+
+
+def test_tiny_training_run_exports_a_package_the_app_loads(tmp_path):
+    """Catches a training CLI, ONNX export or manifest that the app's neural path cannot use:
+    the package must verify, say kind 'universal', match torch (parity) and harmonize."""
+    from xray_harmonizer.generalizers.neural import NeuralGeneralizer
+    from xray_harmonizer.generalizers.registry import discover_generalizers
+
+    out = tmp_path / "universal-tiny"
+    rc = train_main(["-o", str(out), "--steps", "3", "--limit", "3", "--eval-images", "2",
+                     "--eval-every", "3", "--working-size", "64", "--widths", "4", "8",
+                     "--run-dir", str(tmp_path / "run")])
+    assert rc == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["generalizer_kind"] == "universal"
+    assert manifest["display_name"] == "Universal (randomized sites)"
+    assert manifest["export"]["parity_max_abs_diff"] < 1e-4
+    assert "exposure" in manifest["training"]["chain_sampler"]["ranges"]["continuous"]
+    assert manifest["input"]["working_size"] == 64 and manifest["input"]["multiple"] == 2
+    g = NeuralGeneralizer(out)
+    assert g.kind == "universal"
+    img = _phantom(150, 190)
+    y = g.harmonize(img)
+    assert y.shape == img.shape and y.dtype == np.float32
+    found, refused = discover_generalizers(None, [tmp_path])
+    assert not refused and [x.kind for x in found] == ["histogram", "universal"]
