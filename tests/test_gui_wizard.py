@@ -157,6 +157,14 @@ def test_cancel_kill_and_resume(qtbot, tmp_path, user_data, folders) -> None:
     qtbot.waitUntil(lambda: page.last_step > killed_at + 4, timeout=120000)
     starts = [e for e in _events(again) if e["event"] == "start"]
     assert starts[-1]["resumed"] and starts[-1]["step"] == killed_at
+    page.pause_button.click()  # Pause stops the process; Continue picks up where it was
+    assert page.proc.paused and page.pause_button.text() == "Continue"
+    qtbot.wait(300)
+    paused_at = len(_events(again))
+    qtbot.wait(1500)
+    assert len(_events(again)) == paused_at and page.proc.poll() is None
+    page.pause_button.click()
+    qtbot.waitUntil(lambda: len(_events(again)) > paused_at, timeout=60000)
     page.cancel_button.click()  # Cancel: the process is gone when the click returns
     assert page.proc.proc.poll() is not None
     assert "Cancelled" in page.status.text() and page.resume_button.isVisible()
