@@ -155,7 +155,9 @@ def write_markdown() -> None:
         path = RESULTS / f"installer_{variant}.json"
         if path.exists():
             r = json.loads(path.read_text())
-            rows.append(f"| {variant} | {r['onnxruntime']} | {r['build_s']} s (load {r.get('load_avg_1min_after_build', '?')}) | {r['size_mb']} MB | "
+            load = r.get("load_avg_1min_after_build")
+            build = f"{r['build_s']} s" + (f" (load {load})" if load is not None else "")
+            rows.append(f"| {variant} | {r['onnxruntime']} | {build} | {r['size_mb']} MB | "
                         f"exit {r['self_test']['exit']}: {r['self_test']['line']} ({r['self_test']['s']} s) |")
     machine = machine_name()
     (RESULTS / "installer.md").write_text(
