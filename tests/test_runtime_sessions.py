@@ -187,7 +187,7 @@ def test_failed_cuda_session_falls_back_to_cpu(fake_ort: FakeOrt, tmp_path: Path
     assert fake_ort.paths == [str(tmp_path / "m.onnx")] * 2
     assert fake_ort.created[1][1] is fake_ort.created[0][1]  # same options (quiet log level)
     fallback, final = caplog.records[-2:]
-    assert "falling back to CPU" in fallback.getMessage()
+    assert fallback.getMessage() == "CUDA session failed; falling back to CPU"
     assert fallback.exc_info and "no CUDA-capable device" in str(fallback.exc_info[1])
     assert final.getMessage() == "onnxruntime session for m.onnx runs on CPUExecutionProvider"
 
@@ -207,8 +207,9 @@ def test_cpu_session_failure_is_not_swallowed(fake_ort: FakeOrt, tmp_path: Path)
 
 
 def test_sessions_cached_per_file_device_and_threads(fake_ort: FakeOrt, tmp_path: Path) -> None:
-    """Catches a cache key that leaves out the device or the thread count (a CPU request
-    would get a CUDA session), and thread counts that are not passed to onnxruntime."""
+    """Catches a cache key that leaves out the file, the device or the thread count (another
+    model, or a CPU request, would get the wrong session), and thread counts that are not
+    passed to onnxruntime."""
     model = tmp_path / "m.onnx"
     a = sessions.create_session(model, use_gpu=False, intra_threads=2)
     assert fake_ort.created[-1][1].intra_op_num_threads == 2
@@ -217,6 +218,8 @@ def test_sessions_cached_per_file_device_and_threads(fake_ort: FakeOrt, tmp_path
     assert fake_ort.created[-1][1].intra_op_num_threads == 0  # onnxruntime's default
     assert sessions.create_session(model, use_gpu=True, intra_threads=2) is not a
     assert len(fake_ort.created) == 3
+    other = sessions.create_session(tmp_path / "other.onnx", use_gpu=False, intra_threads=2)
+    assert other is not a and fake_ort.paths[-1] == str(tmp_path / "other.onnx")
     sessions.clear_session_cache()
     assert sessions.create_session(model, use_gpu=False, intra_threads=2) is not a
 
