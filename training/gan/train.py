@@ -74,6 +74,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--events", type=Path, default=None,
                    help="append progress as JSON lines to this file (see training/gan/events.py)")
+    # The command that started this one (``train site``), so the Ctrl+C hint names that one.
+    p.add_argument("--resume-hint", default=None, help=argparse.SUPPRESS)
     p.add_argument("--preview-image", type=Path, default=None,
                    help="with --preview-every: also write this (held-out) site image translated "
                         "by the current weights, next to the events file")
@@ -278,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd = ["xray-harmonizer", "train", "generalizer", *args.argv]
             if "--resume" not in cmd:
                 cmd.append("--resume")
-            print(f"\ninterrupted; continue with: {' '.join(shlex.quote(a) for a in cmd)}",
-                  file=sys.stderr)
+            hint = args.resume_hint or " ".join(shlex.quote(a) for a in cmd)
+            print(f"\ninterrupted; continue with: {hint}", file=sys.stderr)
         return 130
     finally:
         if world > 1:

@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -118,7 +119,8 @@ def gan_argv(args: argparse.Namespace, run_dir: Path, ref_images: Path, ref_id: 
     a = ["--arch", args.method, "--reference", str(ref_images), "--reference-id", ref_id,
          "--site", str(run_dir / "site-train"), "-o", str(run_dir / "package"),
          "--preset", args.preset, "--seed", str(args.seed), "--run-dir", str(run_dir),
-         "--events", str(run_dir / "events.jsonl"), "--name", args.name or run_dir.name]
+         "--events", str(run_dir / "events.jsonl"), "--name", args.name or run_dir.name,
+         "--resume-hint", resume_command(args)]
     if args.device != "auto":
         a += ["--device", args.device]
     if args.steps is not None:
@@ -132,8 +134,15 @@ def gan_argv(args: argparse.Namespace, run_dir: Path, ref_images: Path, ref_id: 
     return a
 
 
+def resume_command(args: argparse.Namespace) -> str:
+    """This very command with ``--resume`` (what Ctrl+C tells the user to run)."""
+    words = ["xray-harmonizer", "train", "site", *args.argv]
+    return " ".join(shlex.quote(w) for w in words + ([] if args.resume else ["--resume"]))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_dir = args.run_dir or default_runs_dir() / (
         args.name or f"{args.site.resolve().name}-{args.method}-{args.preset}")
