@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget, QWizard
+from PySide6.QtWidgets import QApplication, QWidget, QWizard
 
 from xray_harmonizer.gui.wizard.data_page import DataPage
 from xray_harmonizer.gui.wizard.evaluation_page import EvaluationPage
@@ -65,5 +65,8 @@ def open_training_wizard(win: Any) -> TrainingWizard:
     models when it installs a package, so the new model is in the chooser at once."""
     wizard = TrainingWizard(win)
     wizard.installed.connect(lambda _path: win.harm.reload_models(win.settings))
+    # Quitting the app stops a running training (it stays resumable from its checkpoint)
+    # rather than leaving an orphan process working on.
+    QApplication.instance().aboutToQuit.connect(wizard.training_page.stop)
     wizard.show()
     return wizard
