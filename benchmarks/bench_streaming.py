@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import cpu_model  # noqa: E402  (shared by the benchmark scripts)
+
 REPO = Path(__file__).resolve().parents[1]
 KERMANY = REPO.parent / "shared" / "data" / "cxr" / "kermany"
 RESULTS = REPO / "benchmarks" / "results"
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(measured), flush=True)
     result = {
         "command": "python benchmarks/bench_streaming.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": _machine(), "method": args.method,
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores, no GPU", "method": args.method,
         "site": "training.sitesim site_moderate, CR DICOM from Kermany PNGs (~512 px wide), seed 0 (+ seed 1)",
         "generate_seconds": round(generate_s, 1), "baseline_commit": BASELINE_COMMIT,
         "notes": "each row one process; peak RSS from os.wait4 of that process; one warm-up run per config",
@@ -136,14 +138,6 @@ def markdown(result: dict) -> str:
     for r in result["rows"]:
         lines.append(f"| {r['config']} | {r['images']} | {r['seconds']} | {r['images_per_s']} | {r['peak_rss_mb']} |")
     return "\n".join(lines) + "\n"
-
-
-def _machine() -> str:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = "unknown CPU"
-    return f"{model}, {os.cpu_count()} cores, no GPU"
 
 
 if __name__ == "__main__":

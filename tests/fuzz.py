@@ -235,6 +235,8 @@ def run_fuzz(cases: int, seed: int = 0, workers: int = 2, memory_limit: int = ME
 
 
 def main(argv: list[str] | None = None) -> int:
+    from benchmarks._common import cpu_model
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
@@ -260,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = run_fuzz(args.cases, args.seed, args.workers, args.memory, args.case_seconds, progress=True)
     result = summary.as_json()
     result.update(seed=args.seed, workers=args.workers, memory_limit_mb=args.memory >> 20,
-                  case_seconds=args.case_seconds, machine=_machine(),
+                  case_seconds=args.case_seconds, machine=f"{cpu_model()}, {os.cpu_count()} cores, no GPU used",
                   command=f"python -m tests.fuzz --cases {args.cases} --seed {args.seed} --workers {args.workers}")
     text = json.dumps(result, indent=2)
     if args.json:
@@ -286,14 +288,6 @@ def markdown(result: dict) -> str:
         f"{result['worst_peak_rss_mb']:.0f} MB |\n\n"
         f"Outcomes: {outcomes}.\n"
     )
-
-
-def _machine() -> str:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = "unknown CPU"
-    return f"{model}, {os.cpu_count()} cores, no GPU used"
 
 
 if __name__ == "__main__":
