@@ -102,10 +102,14 @@ def write_derived_dicom(
 ) -> Path:
     """Write ``pixels`` as a derived DICOM image of ``source``.
 
-    From a DICOM source: same patient and study (StudyInstanceUID kept), new SeriesInstanceUID
-    and SOPInstanceUID, ImageType ``DERIVED\\SECONDARY``, DerivationDescription naming the
-    generalizer and model hash, a SourceImageSequence reference, pixel spacing kept. From a
+    From a DICOM source: same patient and study (StudyInstanceUID kept), same IOD (a DX "For
+    Processing" class becomes "For Presentation"), a new SOPInstanceUID and a derived
+    SeriesInstanceUID shared by every image of one source series harmonized by one generalizer,
+    ImageType ``DERIVED\\SECONDARY``, DerivationDescription naming the generalizer and model
+    hash, a SourceImageSequence reference, pixel spacing kept (unless zero or resized). From a
     raster source: a new Secondary Capture image in a new study with empty patient fields.
+    Missing Type 2 attributes are written empty, so the output passes dciodvfy wherever the
+    source did (tests/test_io_dicom_conformance.py).
     Pixels are 16-bit unsigned MONOCHROME2, uncompressed, with a window covering the data.
 
     Parameters
