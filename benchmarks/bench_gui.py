@@ -141,7 +141,7 @@ def warm(study: Path, runs: int, settings_dir: Path) -> dict[str, Any]:
         times, worst, breakdown = [], [], []
         for _ in range(runs):
             win.harm.set_entry(win.study.current)  # clears the result, as a new click would
-            win.harm._p_original.clear()  # worst case: the original is classified again too
+            win.harm._assessments.clear()  # worst case: the original is classified again too
             app.processEvents()
             stalls.start()
             t0 = time.perf_counter()

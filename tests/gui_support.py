@@ -46,6 +46,13 @@ class FakeClassifier:
     def predict(self, image: np.ndarray) -> float:
         return float(np.clip(image.mean(), 0, 1))
 
+    def assess(self, image: np.ndarray, dataset=None):
+        """Every image is in this fake's domain."""
+        from xray_harmonizer.classifier import Assessment
+        from xray_harmonizer.classifier.domain import DomainVerdict
+
+        return Assessment(self.predict(image), DomainVerdict(True))
+
 
 def patch_models(monkeypatch, generalizers=None, classifier=None) -> None:
     """Make the app see the given generalizers (default: histogram matching + a fake)."""

@@ -72,8 +72,10 @@ def _build_parser() -> argparse.ArgumentParser:
     har = sub.add_parser("harmonize", help="harmonize studies and write the results")
     har.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                      help="files, folders or DICOM series")
-    har.add_argument("--method", default="histogram",
-                     help="histogram, cyclegan, unit, or a model package's name (default histogram)")
+    har.add_argument("--method", default=None,
+                     help="a model package's name or display name (case-insensitive), or a "
+                          "method: histogram, cyclegan, unit (the best-measured of that method); "
+                          "default: the recommended generalizer")
     har.add_argument("--model", type=Path, help="use this model package folder or .zip")
     har.add_argument("--reference", type=Path,
                      help="reference-site profile JSON (default: the bundled Kermany profile)")
@@ -246,6 +248,9 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     except (ProfileError, LookupError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from xray_harmonizer.generalizers.registry import package_name
+
+    print(f"generalizer: {package_name(generalizer)} ({generalizer.name})", file=sys.stderr)
     files, n_errors = _harmonize_inputs(args.paths, args.output)
     if not files:
         if not n_errors:
@@ -298,11 +303,14 @@ class _HarmonizeJob:
                  deidentifier) -> None:
         import threading
 
+        from xray_harmonizer.generalizers.registry import package_name
+
         self.args, self.profile, self.generalizer = args, profile, generalizer
         self.deidentifier = deidentifier
         self.used = set(inputs)  # no output may land on an input
         self.lock = threading.Lock()
-        self.suffix = f"{_HARMONIZED}{generalizer.kind}"  # outputs of different methods side by side
+        # Outputs of different packages (two UNIT packages too) sit side by side.
+        self.suffix = f"{_HARMONIZED}{package_name(generalizer)}"
         self.ext = ".dcm" if args.format == "dcm" else ".png"
 
     def run(self, file: Path) -> dict | Exception:
@@ -364,12 +372,15 @@ def _choose_generalizer(args: argparse.Namespace, profile):
             return neural_generalizer(load_package(args.model))
         except PackageError as exc:
             raise ValueError(str(exc)) from None
-    if args.method.lower() in ("histogram", "histogram-matching"):
+    if args.method is not None and args.method.lower() in ("histogram", "histogram-matching"):
         return HistogramMatching(profile, masked=not args.whole_image)
     from xray_harmonizer.generalizers.registry import discover_generalizers, select_generalizer
 
     generalizers, _ = discover_generalizers(profile)
-    return select_generalizer(generalizers, args.method)
+    chosen = select_generalizer(generalizers, args.method)
+    if args.whole_image and chosen.kind == "histogram":
+        return HistogramMatching(profile, masked=False)
+    return chosen
 
 
 def _unique(path: Path, used: set[Path]) -> Path:

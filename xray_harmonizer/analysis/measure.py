@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from xray_harmonizer.classifier import Assessment
 from xray_harmonizer.generalizers.base import Generalizer
 from xray_harmonizer.imaging.masks import body_mask
 from xray_harmonizer.imaging.resample import downsample_to
@@ -23,6 +24,7 @@ from xray_harmonizer.imaging.validation import check_image
 from xray_harmonizer.metrics.distances import wasserstein1
 from xray_harmonizer.metrics.histograms import FINE_BINS, histogram, quantiles_from_counts
 from xray_harmonizer.metrics.ssim import ssim_map
+from xray_harmonizer.metrics.structure import StructureCheck, structure_check
 from xray_harmonizer.reference.profile import ReferenceProfile
 
 Progress = Callable[[int, str], None]
@@ -55,6 +57,8 @@ class Classifier(Protocol):
     provider: str
 
     def predict(self, image: np.ndarray) -> float: ...
+
+    def assess(self, image: np.ndarray, dataset: Any = None) -> Assessment: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,6 +137,12 @@ class HarmonizeResult:
     warnings: tuple[str, ...] = ()  # plain-language, from :func:`warnings_for`
     classifier_name: str | None = None
     classifier_hash: str | None = None  # sha256 of the classifier package
+    # The classifier's answer for the original (reusable for other generalizers), and why no
+    # probability is shown when the image is outside the classifier's domain.
+    assessment: Assessment | None = field(default=None, repr=False)
+    domain_reason: str | None = None
+    # Did harmonization keep the anatomy (metrics/structure.py); None only for old callers.
+    structure: StructureCheck | None = field(default=None, repr=False)
 
     @cached_property
     def difference(self) -> np.ndarray:
@@ -191,8 +201,8 @@ def measure_output(source: Prepared, output: np.ndarray, profile: ReferenceProfi
 def harmonize_and_measure(source: Prepared, generalizer: Generalizer,
                           profile: ReferenceProfile | None, classifier: Classifier | None, *,
                           report: Progress | None = None, cancelled: Cancelled | None = None,
-                          p_original: float | None = None, with_map: bool = True
-                          ) -> HarmonizeResult:
+                          assessment: Assessment | None = None, dataset: Any = None,
+                          with_map: bool = True) -> HarmonizeResult:
     """Harmonize one prepared image and compute every figure of :class:`HarmonizeResult`.
 
     Parameters
@@ -204,8 +214,11 @@ def harmonize_and_measure(source: Prepared, generalizer: Generalizer,
     report, cancelled : optional
         Progress callback ``(percent, step)`` and a cancel check run between steps
         (raises :class:`JobCancelled`).
-    p_original : float, optional
-        The original's probability when already known (it does not depend on the generalizer).
+    assessment : Assessment, optional
+        The classifier's answer for the original when already known (it does not depend on the
+        generalizer): its probability, or why the image is outside the classifier's domain.
+    dataset : optional
+        The input's DICOM dataset (its body-part/view/modality tags feed the domain guard).
     with_map : bool
         Keep the SSIM map (the compare-all grid and the CLI do not need it). The SSIM value is
         computed the same way either way, so it never depends on this flag.
@@ -230,13 +243,16 @@ def harmonize_and_measure(source: Prepared, generalizer: Generalizer,
                          f"expected {original.shape}")
     check_image(harmonized, f"output of {generalizer.name}")
     fig = measure_output(source, harmonized, profile, step=step)
-    p_h = None
+    structure = step("structure", 78, lambda: structure_check(original, harmonized,
+                                                              mask=source.mask))
+    p_original = p_h = domain_reason = None
     if classifier is not None:
-        if p_original is None:
-            p_original = step("classify original", 80, lambda: classifier.predict(original))
-        p_h = step("classify harmonized", 90, lambda: classifier.predict(harmonized))
-    else:
-        p_original = None
+        if assessment is None:
+            assessment = step("classify original", 80,
+                              lambda: classifier.assess(original, dataset))
+        p_original, domain_reason = assessment.probability, assessment.verdict.reason
+        if p_original is not None:  # outside the domain neither image gets a number
+            p_h = step("classify harmonized", 90, lambda: classifier.predict(harmonized))
     if report is not None:
         report(100, "done")
     result = HarmonizeResult(
@@ -253,7 +269,8 @@ def harmonize_and_measure(source: Prepared, generalizer: Generalizer,
         classifier_provider=provider_name(classifier.provider) if classifier is not None else None,
         timings=timings,
         classifier_name=classifier.name if classifier is not None else None,
-        classifier_hash=classifier.model_hash if classifier is not None else None)
+        classifier_hash=classifier.model_hash if classifier is not None else None,
+        assessment=assessment, domain_reason=domain_reason, structure=structure)
     result = replace(result, warnings=tuple(warnings_for(result)))
     if with_map:  # the viewer's maps come ready: no full-size arithmetic on the UI thread
         step("difference", 95, lambda: result.difference)
@@ -264,6 +281,12 @@ def warnings_for(result: HarmonizeResult, thresholds: WarningThresholds = Warnin
                  ) -> list[str]:
     """Plain-language warnings for the metrics panel, the report and the CLI."""
     out = []
+    if result.structure is not None and result.structure.message:
+        out.append(result.structure.message)
+    if result.domain_reason is not None:
+        out.append(f"No {result.classifier_label or 'classifier'} probability: "
+                   f"{result.domain_reason}. The classifier only reads frontal chest "
+                   "radiographs.")
     if result.p_original is not None and result.p_harmonized is not None and abs(
             result.p_original - result.p_harmonized) >= thresholds.p_disagree:
         out.append(f"The classifier disagrees strongly between original "
@@ -284,4 +307,6 @@ def record(result: HarmonizeResult) -> dict[str, float | str | None]:
     return {"generalizer": result.generalizer, "ssim_to_input": result.ssim,
             "ssim_side": result.ssim_side, "w1_before": result.w1_original,
             "w1_after": result.w1_harmonized, "p_original": result.p_original,
-            "p_harmonized": result.p_harmonized}
+            "p_harmonized": result.p_harmonized, "not_in_domain": result.domain_reason,
+            "structure_score": None if result.structure is None else result.structure.score,
+            "structure_kept": None if result.structure is None else result.structure.kept}

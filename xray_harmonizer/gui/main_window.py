@@ -8,7 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                               QScrollArea, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from xray_harmonizer.analysis import export, report
 from xray_harmonizer.analysis.models import reference_histogram
@@ -28,6 +29,8 @@ from xray_harmonizer.gui.workers import JobRunner
 from xray_harmonizer.io.deidentify import Deidentifier
 
 log = logging.getLogger(__name__)
+
+RESEARCH_NOTICE = "Research use only — not for diagnosis."
 
 
 class MainWindow(QMainWindow):
@@ -79,17 +82,32 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.histograms = HistogramPanel(self.display)
         self.metrics = MetricsPanel()
+        # The metrics scroll: long warnings or evidence must never widen or heighten the window.
+        metrics_scroll = QScrollArea()
+        metrics_scroll.setWidgetResizable(True)
+        metrics_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        metrics_scroll.setWidget(self.metrics)
+        # Its size hint would follow the panel's text and make the dock (and the window) wider.
+        metrics_scroll.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.histograms)
-        split.addWidget(self.metrics)
-        split.setSizes([300, 400])
+        split.addWidget(metrics_scroll)
+        split.setSizes([260, 440])
         panel = QDockWidget("Analysis", self)
         panel.setObjectName("analysis_dock")
         panel.setWidget(split)
         panel.setMinimumWidth(380)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+        self.notice_label = QLabel(RESEARCH_NOTICE)
+        self.notice_label.setStyleSheet("color: #ffb000;")
         self.provider_label = QLabel("provider: —")
         self.timing_label = QLabel("")
+        for label, width in ((self.timing_label, 260), (self.provider_label, 330)):
+            # Status texts grow after Harmonize; a fixed width keeps them readable and the
+            # window's size unchanged.
+            label.setFixedWidth(width)
+        # Permanent: temporary status messages hide normal status-bar widgets.
+        self.statusBar().addPermanentWidget(self.notice_label)
         self.statusBar().addPermanentWidget(self.timing_label)
         self.statusBar().addPermanentWidget(self.provider_label)
 
@@ -102,13 +120,15 @@ class MainWindow(QMainWindow):
         s.histogram_ready.connect(self._on_histogram)
         s.progress.connect(lambda p, m: self.statusBar().showMessage(m if p >= 100 else f"{m} ({p}%)"))
         self.study_list.selected.connect(s.select)
-        h.generalizers_changed.connect(
-            lambda infos: b.set_generalizers([i.label for i in infos],
-                                             [i.reference_site for i in infos]))
+        h.generalizers_changed.connect(b.set_generalizers)
         h.generalizers_changed.connect(self._on_models)
         h.selection_changed.connect(b.set_current)
+        h.selection_changed.connect(self._on_selection)
+        h.assessment_changed.connect(self.metrics.set_assessment)
         h.auto_changed.connect(b.set_auto)
         h.classifier_changed.connect(self.metrics.set_classifier_text)
+        h.classifier_changed.connect(
+            lambda _text: self.metrics.set_label(getattr(h.classifier, "label", None)))
         h.result_changed.connect(self._on_result)
         h.failed.connect(lambda msg: self.show_error("Harmonize", [msg]))
         h.progress.connect(b.set_progress)
@@ -126,6 +146,10 @@ class MainWindow(QMainWindow):
         c.failed.connect(lambda msg: self.show_error("Compare all", [msg]))
 
     # reactions --------------------------------------------------------------------------
+    def _on_selection(self, index: int) -> None:
+        infos = self.harm.generalizer_infos
+        self.metrics.set_evidence(infos[index].tooltip if 0 <= index < len(infos) else "")
+
     def _on_current(self, entry: Any) -> None:
         self.compare_view.set_entry(entry)
         self.histograms.set_histogram("original",
@@ -158,6 +182,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(note, 8000)
 
     def _on_result(self, result: Any) -> None:
+        if result is not None and result.structure is not None and not result.structure.kept:
+            # The structure guard's outline lives on the SSIM map: show it with the warning.
+            self.actions_.by_name["overlay_ssim"].setChecked(True)
+            self.display.set_overlay("ssim")
         self.compare_view.set_result(result)
         self.metrics.set_result(result)
         self.histograms.set_histogram("harmonized", result.hist_harmonized if result else None)
@@ -202,7 +230,7 @@ class MainWindow(QMainWindow):
         self.study.open(str(path))
 
     def open_dialog(self, folder: bool = False) -> None:
-        start = str(Path(self.store.recent()[0]).parent) if self.store.recent() else ""
+        start = self.store.last_folder("open")
         if folder:
             path = QFileDialog.getExistingDirectory(self, "Open study folder", start)
         else:
@@ -210,6 +238,7 @@ class MainWindow(QMainWindow):
                 self, "Open study", start,
                 "Images (*.dcm *.dicom *.png *.jpg *.jpeg *.tif *.tiff);;All files (*)")
         if path:
+            self.store.set_last_folder("open", str(Path(path) if folder else Path(path).parent))
             self.open_path(path)
 
     def run_compare_all(self) -> None:
@@ -239,10 +268,12 @@ class MainWindow(QMainWindow):
             return
         suffix = {"png": ".png", "dicom": ".dcm", "report": ".html"}[kind]
         if path is None:
-            start = str(Path.home() / export.suggested_name(entry, result, suffix))
+            folder = Path(self.store.last_folder("export") or Path.home())
+            start = str(folder / export.suggested_name(entry, result, suffix))
             path, _ = QFileDialog.getSaveFileName(self, f"Export {kind}", start, f"*{suffix}")
             if not path:
                 return
+            self.store.set_last_folder("export", str(Path(path).parent))
         clf_text = self.harm.classifier_text
         deidentifier = self.deidentifier if self.settings.deidentify_dicom else None
         ref = reference_histogram(self.harm.profile)

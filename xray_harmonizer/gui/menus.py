@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from xray_harmonizer.gui.widgets.pacs_dialog import send_to_pacs
+from xray_harmonizer.gui.widgets.about_dialog import show_about
 from xray_harmonizer.gui.widgets.settings_dialog import SettingsDialog
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ def build_menus(win: MainWindow) -> WindowActions:
 
     training = bar.addMenu("&Tools")
     acts.add(training, "train_wizard", "&Train a generalizer…", lambda: _train_wizard(win))
+    help_menu = bar.addMenu("&Help")
+    acts.add(help_menu, "about", "&About X-Ray Harmonizer", lambda: _about(win))
     return acts
 
 
@@ -111,6 +114,13 @@ def _train_wizard(win: MainWindow) -> None:
     from xray_harmonizer.gui.wizard.wizard import open_training_wizard
 
     win.training_wizard = open_training_wizard(win)
+
+
+def _about(win: MainWindow) -> None:
+    from xray_harmonizer import __version__
+
+    win.about_box = show_about(win, __version__, win.harm.generalizer_infos,
+                               win.harm.classifier_text)
 
 
 def _settings(win: MainWindow) -> None:

@@ -74,6 +74,15 @@ class SettingsStore:
         self._q.sync()
         return items
 
+    def last_folder(self, purpose: str) -> str:
+        """The folder a file dialog for ``purpose`` ("open", "export") last used, or ""."""
+        value = self._q.value(f"folders/{purpose}", "")
+        return str(value) if value else ""
+
+    def set_last_folder(self, purpose: str, folder: str) -> None:
+        self._q.setValue(f"folders/{purpose}", str(folder))
+        self._q.sync()
+
     def geometry(self) -> bytes | None:
         value = self._q.value("window/geometry")
         return bytes(value) if value else None

@@ -58,7 +58,7 @@ class CompareAllModel(QObject):
 
         def job(report: Progress, cancelled: Cancelled) -> list[HarmonizeResult]:
             out: list[HarmonizeResult] = []
-            p_orig = None
+            assessment = None  # the original's classifier answer, the same for every tile
             for i, gen in enumerate(generalizers):
                 if cancelled():
                     raise JobCancelled()
@@ -67,9 +67,10 @@ class CompareAllModel(QObject):
                     report(int(100 * (i + pct / 100) / n), f"{name}: {msg}")
 
                 res = harmonize_and_measure(entry.prepared, gen, profile, classifier,
-                                            report=sub, cancelled=cancelled, p_original=p_orig,
-                                            with_map=False)
-                p_orig = res.p_original
+                                            report=sub, cancelled=cancelled,
+                                            assessment=assessment,
+                                            dataset=entry.image.meta.dataset, with_map=False)
+                assessment = res.assessment
                 out.append(res)
                 self._partial.emit((run_id, res))  # queued to the UI thread: cells fill in as they finish
             return out

@@ -12,7 +12,9 @@ from xray_harmonizer.analysis import (Cancelled, Classifier, HarmonizeResult, Pr
 from xray_harmonizer.analysis import models as loading
 from xray_harmonizer.analysis.models import Unavailable
 from xray_harmonizer.analysis.study import StudyEntry
+from xray_harmonizer.classifier import Assessment
 from xray_harmonizer.generalizers.base import Generalizer
+from xray_harmonizer.generalizers.registry import ChooserEntry, chooser_entries, package_name
 from xray_harmonizer.reference.profile import ReferenceProfile
 from xray_harmonizer.gui.settings import AppSettings
 from xray_harmonizer.gui.workers import JobRunner
@@ -26,18 +28,33 @@ class GeneralizerInfo:
     kind: str
     reference_site: str
     model_hash: str | None
+    group: str = ""  # "Recommended", the method, or "<method>: experimental"
+    evidence: str = ""  # fitted to + protocol figures (tooltip, analysis panel)
+    package: str = ""
 
     @property
     def label(self) -> str:
-        return f"{self.name}  [{self.kind} → {self.reference_site}]"
+        tag = "★ " if self.group == "Recommended" else ""
+        return f"{tag}{self.name}  [{self.kind} → {self.reference_site}]"
+
+    @classmethod
+    def of(cls, entry: ChooserEntry) -> GeneralizerInfo:
+        g = entry.generalizer
+        return cls(g.name, g.kind, g.reference_site, g.model_hash, entry.group,
+                   entry.evidence.summary(), package_name(g))
+
+    @property
+    def tooltip(self) -> str:
+        return f"{self.package}: {self.group}\n{self.evidence}"
 
 
 @dataclass(frozen=True)
 class LoadedModels:
-    generalizers: list[Generalizer]
+    generalizers: list[Generalizer]  # in chooser order: the recommended one first
     notes: list[str]
     profile: ReferenceProfile | Unavailable
     classifier: Classifier | Unavailable
+    entries: list[ChooserEntry]
 
 
 def _load_models(settings: AppSettings) -> LoadedModels:
@@ -47,9 +64,10 @@ def _load_models(settings: AppSettings) -> LoadedModels:
     gens, notes = loading.available_generalizers(
         model_folder=settings.model_folder or None, working_size=settings.working_size or None,
         use_gpu=use_gpu)
-    return LoadedModels(gens, notes, loading.reference_profile(),
+    entries = chooser_entries(gens)
+    return LoadedModels([e.generalizer for e in entries], notes, loading.reference_profile(),
                         loading.load_classifier(model_folder=settings.model_folder or None,
-                                                use_gpu=use_gpu))
+                                                use_gpu=use_gpu), entries)
 
 
 class HarmonizeModel(QObject):
@@ -60,6 +78,8 @@ class HarmonizeModel(QObject):
     generalizers_changed(list) : list of :class:`GeneralizerInfo`.
     selection_changed(int), auto_changed(bool)
     classifier_changed(str) : the classifier's label, or why there is none.
+    assessment_changed(object) : the classifier's :class:`Assessment` of the current original
+        (its probability, or why it is outside the domain), or None; as soon as a study opens.
     result_changed(object) : :class:`HarmonizeResult`, or None when cleared.
     failed(str), progress(int, str), busy(bool)
     """
@@ -68,6 +88,7 @@ class HarmonizeModel(QObject):
     selection_changed = Signal(int)
     auto_changed = Signal(bool)
     classifier_changed = Signal(str)
+    assessment_changed = Signal(object)
     result_changed = Signal(object)
     failed = Signal(str)
     progress = Signal(int, str)
@@ -84,9 +105,9 @@ class HarmonizeModel(QObject):
         self._entry: StudyEntry | None = None
         self._result: HarmonizeResult | None = None
         self._pending = False
-        # P(original) per entry for the loaded classifier; weak keys: an entry that left the
-        # study takes its figure with it, and no other image can inherit it.
-        self._p_original: WeakKeyDictionary[StudyEntry, float | None] = WeakKeyDictionary()
+        # The classifier's answer per entry for the loaded classifier; weak keys: an entry that
+        # left the study takes its figure with it, and no other image can inherit it.
+        self._assessments: WeakKeyDictionary[StudyEntry, Assessment] = WeakKeyDictionary()
         self.last_harmonize_s: float | None = None
 
     # models -----------------------------------------------------------------------------
@@ -98,12 +119,13 @@ class HarmonizeModel(QObject):
 
         def done(models: LoadedModels) -> None:
             self._models = models
-            self._p_original.clear()
+            self._assessments.clear()
             infos = self.generalizer_infos
             self._index = 0 if infos else -1
             self.generalizers_changed.emit(infos)
             self.selection_changed.emit(self._index)
             self.classifier_changed.emit(self.classifier_text)
+            self._assess_current()
             if self._pending or (self._auto and self._entry is not None):
                 self._pending = False
                 self.harmonize()
@@ -121,8 +143,8 @@ class HarmonizeModel(QObject):
 
     @property
     def generalizer_infos(self) -> list[GeneralizerInfo]:
-        return [GeneralizerInfo(g.name, g.kind, g.reference_site, g.model_hash)
-                for g in self.generalizers]
+        entries = self._models.entries if self._models else []
+        return [GeneralizerInfo.of(e) for e in entries]
 
     @property
     def notes(self) -> list[str]:
@@ -187,8 +209,31 @@ class HarmonizeModel(QObject):
         self._entry = entry
         self.cancel()
         self._set_result(None)
+        self._assess_current()
         if entry is not None and self._auto:
             self.harmonize()
+
+    def assessment_of(self, entry: StudyEntry | None) -> Assessment | None:
+        return self._assessments.get(entry) if entry is not None else None
+
+    def _assess_current(self) -> None:
+        """P(original), or why there is none, as soon as an image shows (not after Harmonize)."""
+        entry, clf = self._entry, self.classifier
+        known = self.assessment_of(entry)
+        if entry is None or clf is None or known is not None:
+            self.assessment_changed.emit(known)
+            return
+        self.assessment_changed.emit(None)
+
+        def done(assessment: Assessment) -> None:
+            self._assessments[entry] = assessment
+            if entry is self._entry:
+                self.assessment_changed.emit(assessment)
+
+        self._runner.start("assess", lambda rep, can: clf.assess(entry.image.pixels,
+                                                                 entry.image.meta.dataset),
+                           on_result=done,
+                           on_error=lambda msg: self.failed.emit(f"Classifier failed: {msg}"))
 
     # harmonize --------------------------------------------------------------------------
     @property
@@ -208,18 +253,20 @@ class HarmonizeModel(QObject):
         if gen is None:
             self.failed.emit("No generalizer is installed. " + "; ".join(self.notes))
             return
-        known = self._p_original.get(entry)
+        known = self.assessment_of(entry)
         profile, clf = self.profile, self.classifier
         self.busy.emit(True)
 
         def job(rep: Progress, can: Cancelled) -> HarmonizeResult:
             # entry.prepared (mask, histogram) is computed once per image and kept on the entry.
             return harmonize_and_measure(entry.prepared, gen, profile, clf, report=rep,
-                                         cancelled=can, p_original=known)
+                                         cancelled=can, assessment=known,
+                                         dataset=entry.image.meta.dataset)
 
         def done(result: HarmonizeResult) -> None:
             self.busy.emit(False)
-            self._p_original[entry] = result.p_original
+            if result.assessment is not None:
+                self._assessments[entry] = result.assessment
             self.last_harmonize_s = sum(result.timings.values())
             self._set_result(result)
 

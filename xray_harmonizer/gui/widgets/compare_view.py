@@ -16,6 +16,7 @@ from xray_harmonizer.analysis.study import StudyEntry
 from xray_harmonizer.gui.viewmodels.display import DisplayModel
 from xray_harmonizer.gui.widgets.image_pane import ImagePane
 from xray_harmonizer.gui.widgets.view_link import ViewLink
+from xray_harmonizer.metrics.structure import outline
 
 DIFF_LEVELS = (-0.25, 0.25)
 FLICKER_MS = 600
@@ -101,6 +102,7 @@ class CompareView(QWidget):
             self.harmonized.set_image(result.harmonized, levels=self.display.levels)
             self.harmonized.set_title(f"Harmonized · {result.generalizer}")
             self.original.set_top_image(result.harmonized)
+        self.harmonized.set_outline(self._outline(result) if result is not None else None)
         self._show_map()
         self._layout_mode()
 
@@ -144,13 +146,29 @@ class CompareView(QWidget):
         if overlay == "difference":
             self.map_pane.set_colormap("CET-D1")
             self.map_pane.set_image(res.difference, levels=DIFF_LEVELS)
+            self.map_pane.set_colorbar("CET-D1", DIFF_LEVELS, "harmonized − original")
             self.map_pane.set_title("Difference: red brighter, blue darker")
+            self.map_pane.setToolTip("Harmonized minus original intensity, in units of the "
+                                     "[0, 1] display range (±0.25 = ±25 % of full range).")
         else:
             smap = res.ssim_map if res.ssim_map is not None else np.ones((1, 1), np.float32)
             self.map_pane.set_colormap("viridis")
             self.map_pane.set_image(smap, levels=(0.0, 1.0), full_shape=full)
-            self.map_pane.set_title(f"SSIM map (mean {res.ssim:.3f}; dark = changed)")
+            self.map_pane.set_colorbar("viridis", (0.0, 1.0), "local SSIM")
+            flagged = res.structure is not None and not res.structure.kept
+            self.map_pane.set_title(f"SSIM map (mean {res.ssim:.3f}; dark = changed)"
+                                    + ("; outlined: anatomy changed" if flagged else ""))
+            self.map_pane.setToolTip("Local SSIM between harmonized and original (7x7 window), "
+                                     "0-1, unitless; 1 = same local structure. An amber outline "
+                                     "marks where the structure guard found the anatomy changed.")
+        self.map_pane.set_outline(self._outline(res))
         self.map_pane.setVisible(True)
+
+    @staticmethod
+    def _outline(res: HarmonizeResult) -> np.ndarray | None:
+        if res.structure is None or res.structure.kept:
+            return None
+        return outline(res.structure.region)
 
     @property
     def mode_title(self) -> str:

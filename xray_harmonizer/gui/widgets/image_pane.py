@@ -84,6 +84,11 @@ class ImagePane(QWidget):
         self.split_line.sigPositionChanged.connect(self._on_split)
         self.view.addItem(self.split_line)
         self.view.window_drag.connect(self.window_drag)
+        # A region outline (structure guard) over the image, and a colour scale for maps.
+        self.outline_item = pg.ImageItem()
+        self.outline_item.setZValue(20)
+        self.view.addItem(self.outline_item)
+        self.colorbar: pg.ColorBarItem | None = None
         self._shape: tuple[int, int] | None = None
         self._levels: tuple[float, float] = (0.0, 1.0)
         layout = QVBoxLayout(self)
@@ -141,6 +146,32 @@ class ImagePane(QWidget):
             lut = grey_lut(invert)
         self.image_item.setLookupTable(lut)
         self.top_item.setLookupTable(lut)
+
+    def set_colorbar(self, name: str | None, levels: tuple[float, float] = (0.0, 1.0),
+                     label: str = "") -> None:
+        """A colour scale beside the image for a named colormap (None hides it)."""
+        if name is None:
+            if self.colorbar is not None:
+                self.colorbar.setVisible(False)
+            return
+        if self.colorbar is None:
+            self.colorbar = pg.ColorBarItem(values=levels, colorMap=name, interactive=False,
+                                            width=14)
+            self.graphics.addItem(self.colorbar, row=0, col=1)
+        self.colorbar.setColorMap(pg.colormap.get(name))
+        self.colorbar.setLevels(levels)
+        self.colorbar.axis.setLabel(label)
+        self.colorbar.setVisible(True)
+
+    def set_outline(self, boundary: np.ndarray | None) -> None:
+        """Draw a bool boundary mask (any resolution, stretched over the image) in amber."""
+        if boundary is None or self._shape is None or not boundary.any():
+            self.outline_item.clear()
+            return
+        rgba = np.zeros(boundary.shape + (4,), np.uint8)
+        rgba[boundary] = (255, 176, 0, 255)
+        self.outline_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+        self.outline_item.setRect(QRectF(0, 0, self._shape[1], self._shape[0]))
 
     # swipe / flicker --------------------------------------------------------------------
     def set_swipe(self, enabled: bool) -> None:

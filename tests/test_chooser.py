@@ -1,0 +1,91 @@
+"""Chooser with evidence (issue 10): one recommended default, experimental packages never it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from xray_harmonizer.cli import main
+from xray_harmonizer.generalizers.evidence import BAR, manifest_evidence
+from xray_harmonizer.generalizers.registry import (chooser_entries, discover_generalizers,
+                                                   package_name, select_generalizer)
+from xray_harmonizer.models.discovery import bundled_models_dir
+
+
+def _fake_universal(tmp_path, *, specificity: float | None = None):
+    """A copy of the multi-site UNIT package relabelled as a ``universal`` generalizer."""
+    root = tmp_path / "packages" / "universal-test"
+    shutil.copytree(bundled_models_dir() / "unit-kermany-multisite-quick", root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest.update(name="universal-test", display_name="Universal (test)",
+                    generalizer_kind="universal")
+    if specificity is not None:
+        for key, section in manifest["evaluation"].items():
+            if key.startswith("protocol_site"):
+                section["this_generalizer"]["specificity"] = specificity
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return root.parent
+
+
+def test_installed_universal_package_is_the_default(tmp_path):
+    """Catches the chooser ignoring a universal generalizer that meets the bar."""
+    folder = _fake_universal(tmp_path)
+    gens, _ = discover_generalizers(folders=[bundled_models_dir(), folder], use_gpu=False)
+    entries = chooser_entries(gens)
+    assert package_name(entries[0].generalizer) == "universal-test" and entries[0].recommended
+    assert select_generalizer(gens, None).name == "Universal (test)"
+
+
+def test_universal_package_failing_the_bar_is_experimental_never_default(tmp_path):
+    """Catches a package whose figures fail the bar (specificity near 0) being recommended."""
+    folder = _fake_universal(tmp_path, specificity=0.02)
+    gens, _ = discover_generalizers(folders=[bundled_models_dir(), folder], use_gpu=False)
+    entries = chooser_entries(gens)
+    fake = next(e for e in entries if package_name(e.generalizer) == "universal-test")
+    assert fake.experimental and not fake.recommended
+    assert fake.group == "Universal: experimental"
+    assert package_name(entries[0].generalizer) != "universal-test"
+
+
+def test_bundled_packages_judged_by_their_manifest_figures():
+    """Catches the two packages with specificity near 0 on simulated sites (README) being
+    offered as equals: they must be experimental, with the failing figure named."""
+    gens, _ = discover_generalizers(use_gpu=False)
+    by_name = {package_name(e.generalizer): e for e in chooser_entries(gens)}
+    for name in ("unit-kermany-quick", "unit-nih-quick"):
+        assert by_name[name].experimental
+        assert any("specificity" in f for f in by_name[name].evidence.failures)
+    best = chooser_entries(gens)[0]
+    assert best.recommended and not best.experimental
+    text = best.evidence.summary()
+    assert "Fitted to:" in text and "AUC" in text and "specificity" in text and "SSIM" in text
+
+
+def test_lesion_contrast_below_the_bar_fails():
+    """Catches the lesion figure (added by the lesion benchmark) being ignored by the bar."""
+    manifest = json.loads((bundled_models_dir() / "unit-kermany-multisite-quick"
+                           / "manifest.json").read_text())
+    assert not manifest_evidence(manifest).experimental
+    manifest["evaluation"]["lesions"] = {"contrast_kept_p10": BAR.min_lesion_contrast - 0.1}
+    assert manifest_evidence(manifest).experimental
+
+
+@pytest.mark.parametrize("method", ["unit-kermany-multisite-quick",
+                                    "unit (QUICK, 4 site profiles)"])
+def test_cli_method_accepts_package_and_display_names(tmp_path, kermany_dir, capsys, method):
+    """Catches --method refusing README package names, hiding which package ran, and two UNIT
+    packages writing the same output name."""
+    src = kermany_dir / "IM-0129-0001.png"
+    assert main(["harmonize", str(src), "--method", method, "-o", str(tmp_path)]) == 0
+    assert "generalizer: unit-kermany-multisite-quick" in capsys.readouterr().err
+    assert (tmp_path / "IM-0129-0001_harmonized_unit-kermany-multisite-quick.png").is_file()
+
+
+def test_cli_default_is_the_recommended_generalizer(tmp_path, kermany_dir, capsys):
+    """Catches the CLI default drifting from the GUI's recommended generalizer."""
+    gens, _ = discover_generalizers(use_gpu=False)
+    expected = package_name(select_generalizer(gens, None))
+    assert main(["harmonize", str(kermany_dir / "IM-0129-0001.png"), "-o", str(tmp_path)]) == 0
+    assert f"generalizer: {expected} " in capsys.readouterr().err
