@@ -114,9 +114,9 @@ def evaluate(generalizer: Harmonizer, files: list[Path], profile: object, *,
              progress: Callable[[int, int], None] | None = None,
              cancelled: Callable[[], bool] | None = None) -> Evaluation:
     """Harmonize up to ``max_images`` held-out ``files`` and measure (see the module doc)."""
+    from xray_harmonizer.analysis import prepare
+    from xray_harmonizer.analysis.measure import measure_output
     from xray_harmonizer.io import open_image
-    from xray_harmonizer.metrics.distances import wasserstein1_to_profile
-    from xray_harmonizer.metrics.ssim import ssim
 
     files = list(files)[:max_images]
     ssims, before, after, scores_in, scores_out, y = [], [], [], [], [], []
@@ -125,9 +125,12 @@ def evaluate(generalizer: Harmonizer, files: list[Path], profile: object, *,
             raise InterruptedError("evaluation cancelled")
         image = open_image(path).pixels
         out = generalizer.harmonize(image)
-        ssims.append(ssim(out, image))
-        before.append(wasserstein1_to_profile(image, profile, masked=True))
-        after.append(wasserstein1_to_profile(out, profile, masked=True))
+        # The app's measurement (xray_harmonizer.analysis): W1 before and after on the input's
+        # body mask, SSIM as the app shows it.
+        fig = measure_output(prepare(image), out, profile)  # type: ignore[arg-type]
+        ssims.append(fig.ssim)
+        before.append(fig.w1_input)
+        after.append(fig.w1_output)
         if labels is not None and classifier is not None and path in labels:
             p = classifier.predict_batch([image, out])
             scores_in.append(float(p[0]))
