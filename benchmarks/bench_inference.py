@@ -4,6 +4,8 @@ Run from the repository root::
 
     python benchmarks/bench_inference.py              # writes benchmarks/results/inference.{json,md}
     python benchmarks/bench_inference.py --quick      # fewer sizes/images, for a smoke run
+    python benchmarks/bench_inference.py --timing-only  # rerun (a) only; (b), (c) kept from
+                                                      # the last full run, its date recorded
 
 For every bundled CycleGAN/UNIT package, in the same process and run:
 
@@ -170,7 +172,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = ["# Neural generalizer inference benchmark", "",
              f"Generated {result['generated']} by `benchmarks/bench_inference.py` on "
              f"{result['machine']['cpu']} ({result['machine']['cores']} cores, shared; load "
-             f"average at start {result['machine']['load_average_at_start'][0]:.1f}), "
+             f"average at start {result['machine']['load_average_at_start'][0]:.1f}, at end "
+             f"{result['machine'].get('load_average_at_end', [float('nan')])[0]:.1f}), "
              f"onnxruntime provider {result['provider']}.", "",
              f"## (a) Time per image (median seconds of {result['timing_runs']} runs after one "
              "warm-up, every method alike; H x W)", "",
@@ -182,6 +185,9 @@ def markdown(result: dict[str, Any]) -> str:
                      f"{r['speedup_vs_full_network']:.0f}x |")
     s = result["ssim"]
     lines += ["", f"## (b) SSIM(output, truth), site profile `{s['profile']}`", ""]
+    if "quality_from_run" in result:
+        lines += [f"(b) and (c) are from the full run of {result['quality_from_run']} "
+                  "(`--timing-only` reran (a) alone; the packages' hashes are unchanged).", ""]
     for set_name in ("heldout_512", "fullres"):
         block = s[set_name]
         lines += [f"**{set_name}** (n = {block['n']}): mean ± std", "",
@@ -208,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ssim-profile", default="site_mono1_dr",
                    help="site profile of part (b): the site passed through, with truth")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--timing-only", action="store_true",
+                   help="rerun part (a); keep (b) and (c) from the existing inference.json "
+                        "(they do not depend on timing), noting the run they come from")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = p.parse_args(argv)
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
@@ -230,11 +239,20 @@ def main(argv: list[str] | None = None) -> int:
     print("timing", flush=True)
     result["timing_runs"] = 2 if args.quick else args.runs
     result["timing"] = bench_time(gens, sizes, result["timing_runs"])
-    print("ssim", flush=True)
-    result["ssim"] = bench_ssim(gens, profile, 4 if args.quick else args.n_test,
-                                2 if args.quick else args.n_fullres)
-    print("nih", flush=True)
-    result["nih"] = bench_nih(gens, 4 if args.quick else args.n_nih)
+    if args.timing_only:
+        previous = json.loads((args.out / "inference.json").read_text(encoding="utf-8"))
+        if previous["packages"] != result["packages"]:
+            print("the packages changed since the last full run; run without --timing-only",
+                  file=sys.stderr)
+            return 1
+        result["ssim"], result["nih"] = previous["ssim"], previous["nih"]
+        result["quality_from_run"] = previous.get("quality_from_run", previous["generated"])
+    else:
+        print("ssim", flush=True)
+        result["ssim"] = bench_ssim(gens, profile, 4 if args.quick else args.n_test,
+                                    2 if args.quick else args.n_fullres)
+        print("nih", flush=True)
+        result["nih"] = bench_nih(gens, 4 if args.quick else args.n_nih)
     result["machine"]["load_average_at_end"] = list(os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "inference-quick" if args.quick else "inference"
