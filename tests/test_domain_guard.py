@@ -71,3 +71,18 @@ def test_tags_decide_modality_body_part_and_view():
     assert tag_reason(SimpleNamespace(Modality="CR", BodyPartExamined="chest",
                                       ViewPosition="AP")) is None
     assert tag_reason(None) is None
+
+
+def test_cli_json_gives_the_reason_instead_of_a_number(tmp_path, dicom_dir, nih_dir, capsys):
+    """Catches the CLI printing a probability for a hip, or none for an adult chest."""
+    import json
+
+    from xray_harmonizer.cli import main
+
+    rc = main(["harmonize", str(dicom_dir / "RG2_UNC.dcm"), str(nih_dir / "00000075_000.png"),
+               "--method", "histogram", "-o", str(tmp_path), "--json"])
+    assert rc == 0
+    hip, chest = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert hip["p_original"] is None and hip["p_harmonized"] is None
+    assert hip["not_in_domain"] == "not a chest radiograph (BodyPartExamined HIP)"
+    assert chest["not_in_domain"] is None and 0.0 <= chest["p_original"] <= 1.0

@@ -258,8 +258,12 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
         return EXIT_SOME_REFUSED
     args.output.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(args.output)  # left by a run that was killed mid-write
+    from xray_harmonizer.analysis.models import Unavailable, load_classifier
+
+    classifier = load_classifier()  # its probability, or why the image is outside its domain
     job = _HarmonizeJob(args, profile, generalizer, {f.resolve() for f in files},
-                        Deidentifier() if args.deidentify else None)  # one UID map per run
+                        Deidentifier() if args.deidentify else None,  # one UID map per run
+                        None if isinstance(classifier, Unavailable) else classifier)
     bar = tqdm(total=len(files), desc="harmonize", unit="img", disable=True if len(files) < 2 else None,
                file=sys.stderr)
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
@@ -300,13 +304,14 @@ class _HarmonizeJob:
     chosen under a lock; generalizers and onnxruntime sessions allow concurrent calls)."""
 
     def __init__(self, args: argparse.Namespace, profile, generalizer, inputs: set[Path],
-                 deidentifier) -> None:
+                 deidentifier, classifier=None) -> None:
         import threading
 
         from xray_harmonizer.generalizers.registry import package_name
 
         self.args, self.profile, self.generalizer = args, profile, generalizer
         self.deidentifier = deidentifier
+        self.classifier = classifier
         self.used = set(inputs)  # no output may land on an input
         self.lock = threading.Lock()
         # Outputs of different packages (two UNIT packages too) sit side by side.
@@ -323,7 +328,8 @@ class _HarmonizeJob:
             image = open_image(file)
             # The one harmonize-and-measure path (also the GUI's and the protocol's).
             result = harmonize_and_measure(prepare(image.pixels), self.generalizer, self.profile,
-                                           None, with_map=False)
+                                           self.classifier, dataset=image.meta.dataset,
+                                           with_map=False)
             with self.lock:
                 target = _unique(output_path_for(image, self.args.output, suffix=self.suffix,
                                                  ext=self.ext), self.used)
@@ -344,6 +350,11 @@ class _HarmonizeJob:
             "w1_before": round(result.w1_original, 4),
             "w1_after": round(result.w1_harmonized, 4),
             "time_ms": round(result.timings["harmonize"] * 1000, 1),
+            # None with the reason in "not_in_domain" when the image is not a frontal chest
+            # radiograph (classifier/domain.py); both None when no classifier is installed.
+            "p_original": _rounded(result.p_original), "p_harmonized": _rounded(result.p_harmonized),
+            "not_in_domain": result.domain_reason,
+            "anatomy_kept": None if result.structure is None else result.structure.kept,
         }
 
     def report(self, outcome: dict | Exception) -> int:
@@ -354,11 +365,19 @@ class _HarmonizeJob:
         if self.args.json:
             print(json.dumps(outcome), flush=True)
         else:
+            p = (f"P n/a ({outcome['not_in_domain']})" if outcome["not_in_domain"] else
+                 "" if outcome["p_original"] is None else
+                 f"P {outcome['p_original']:.0%} -> {outcome['p_harmonized']:.0%}")
+            kept = "" if outcome["anatomy_kept"] is not False else "  WARNING anatomy changed"
             print(f"{Path(outcome['input']).name} -> {outcome['output']}  "
                   f"SSIM {outcome['ssim_to_input']:.4f}  "
-                  f"W1 {outcome['w1_before']:.4f} -> {outcome['w1_after']:.4f}  "
-                  f"{outcome['time_ms']:.0f} ms", flush=True)
+                  f"W1 {outcome['w1_before']:.4f} -> {outcome['w1_after']:.4f}  {p}  "
+                  f"{outcome['time_ms']:.0f} ms{kept}", flush=True)
         return 0
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _choose_generalizer(args: argparse.Namespace, profile):
