@@ -252,6 +252,20 @@ def annotate(result: dict, generalizers: list) -> None:
         write_manifest(pkg.root, manifest)
 
 
+def merge(old: dict, new: dict) -> dict:
+    """``old`` with ``new``'s rows added to the sites both scored (same images required)."""
+    by_site = {site["site"]: site for site in old["sites"]}
+    for site in new["sites"]:
+        prev = by_site.get(site["site"])
+        if prev is None or prev["n_images"] != site["n_images"]:
+            raise ValueError(f"{site['site']}: not in the previous run with the same images; rerun all")
+        prev["rows"].update({k: v for k, v in site["rows"].items() if k not in prev["rows"]})
+    old["command"] = f"{old['command']}; {new['command']}"
+    old["seconds"] = round(old["seconds"] + new["seconds"], 1)
+    old["generated"] = new["generated"]
+    return old
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sites", nargs="+", default=list(DEFAULT_SITES),
@@ -260,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", type=Path, nargs="*", default=None, help="package folders (default: bundled + user)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--annotate", action="store_true", help="write the figures into the manifests")
+    ap.add_argument("--merge", action="store_true",
+                    help="add this run's rows to the existing lesions.json (same sites, images and "
+                         "seed; rows already there are kept), e.g. for a newly installed package")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     from xray_harmonizer.generalizers.registry import discover_generalizers
@@ -273,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
               "contrasts": list(CONTRASTS), "kinds": list(KINDS), "sites": sites,
               "seconds": round(time.time() - t0, 1)}
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.merge and (args.out / "lesions.json").is_file():
+        result = merge(json.loads((args.out / "lesions.json").read_text(encoding="utf-8")), result)
     (args.out / "lesions.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     (args.out / "lesions.md").write_text(write_markdown(result), encoding="utf-8")
     if args.annotate:

@@ -32,8 +32,19 @@ _MATRICES = (
 
 def matrix_summary(results: Path = RESULTS) -> str:
     """Method x site tables of AUC, specificity and SSIM to truth over the labelled sites."""
-    sites = [json.loads((d / "results.json").read_text(encoding="utf-8")) for d in _site_dirs(results)]
-    sites = [r for r in sites if r.get("labelled")]
+    # Runs of the same site (e.g. ``protocol-site_mild`` and a later ``protocol-site_mild-universal``
+    # that scored one more package) share one column; the first run's row wins on a name clash.
+    merged: dict[str, dict] = {}
+    for d in _site_dirs(results):
+        r = json.loads((d / "results.json").read_text(encoding="utf-8"))
+        if not r.get("labelled"):
+            continue
+        if r["site"] not in merged:
+            merged[r["site"]] = {**r, "rows": list(r["rows"])}
+        else:
+            have = {x["row"] for x in merged[r["site"]]["rows"]}
+            merged[r["site"]]["rows"] += [x for x in r["rows"] if x["row"] not in have]
+    sites = list(merged.values())
     if not sites:
         return ""
     methods: list[str] = []
