@@ -118,13 +118,16 @@ def _sites(evaluation: dict[str, Any]) -> tuple[SiteFigures, ...]:
 
 
 def _lesion_p10(evaluation: dict[str, Any]) -> float | None:
+    """The worst 10th-percentile lesion contrast kept over every site and lesion size in
+    ``evaluation.lesions`` (written by ``benchmarks/lesions.py --annotate``), or None."""
     lesions = evaluation.get("lesions")
     if not isinstance(lesions, dict):
         return None
-    for key in ("contrast_kept_p10", "p10"):
-        if isinstance(lesions.get(key), (int, float)):
-            return float(lesions[key])
-    return None
+    values = [float(size["p10"])
+              for site in (lesions.get("sites") or {}).values() if isinstance(site, dict)
+              for size in (site.get("contrast_kept") or {}).values()
+              if isinstance(size, dict) and isinstance(size.get("p10"), (int, float))]
+    return min(values) if values else None
 
 
 def judge(fitted_to: str, sites: tuple[SiteFigures, ...], lesion: float | None,
