@@ -86,3 +86,22 @@ def test_cli_json_gives_the_reason_instead_of_a_number(tmp_path, dicom_dir, nih_
     assert hip["p_original"] is None and hip["p_harmonized"] is None
     assert hip["not_in_domain"] == "not a chest radiograph (BodyPartExamined HIP)"
     assert chest["not_in_domain"] is None and 0.0 <= chest["p_original"] <= 1.0
+
+
+def test_unhashed_domain_reference_is_refused(tmp_path):
+    """Catches the domain reference being loaded without its sha256 check (a manifest rewritten
+    by write_manifest lists only the ONNX files)."""
+    import json
+    import shutil
+
+    from xray_harmonizer.classifier import ClassifierModel
+    from xray_harmonizer.models.discovery import bundled_models_dir
+    from xray_harmonizer.models.package import PackageError
+
+    root = tmp_path / "clf"
+    shutil.copytree(bundled_models_dir() / "classifier-kermany-pneumonia", root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    del manifest["files"]["domain_reference.npz"]
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PackageError, match="not among the hashed files"):
+        ClassifierModel(root, use_gpu=False)

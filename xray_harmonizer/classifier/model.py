@@ -66,6 +66,9 @@ class ClassifierModel:
         section = self.package.manifest.get("domain")
         if not section or self._features_index is None:
             return None
+        if section["reference"] not in self.package.manifest["files"]:  # never load unverified
+            raise PackageError(self.package.root, f"domain reference {section['reference']} is "
+                                                  "not among the hashed files")
         return DomainReference.load(self.package.root / section["reference"], section)
 
     @property
