@@ -256,10 +256,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes_gloo(tiny_dirs: tuple[Path, Path], tmp_path: Path) -> None:
     """torchrun, 2 processes, gloo: both ranks end with identical weights (gradients averaged).
 
-    8-17 s here (two interpreters importing torch), so it stays in the default run."""
+    Slow: two interpreters importing torch, 8-17 s on a quiet 2-core machine, 47 s with the
+    cores shared; the Trainer's steps themselves are covered by the default run."""
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
@@ -294,6 +296,7 @@ def test_reference_id_comes_from_option_profile_or_folder(tmp_path: Path) -> Non
     assert reference_id(site_a) == "kermany-pediatric"
 
 
+@pytest.mark.slow  # a training subprocess: 95 s on the shared 2 cores (timed out once there)
 def test_ctrl_c_prints_the_resume_command_without_traceback(tiny_dirs: tuple[Path, Path],
                                                             tmp_path: Path) -> None:
     """Ctrl+C in train generalizer printed a traceback and no hint that --resume continues."""
