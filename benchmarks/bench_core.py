@@ -105,9 +105,10 @@ def test_images() -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def one_line(exc: BaseException, limit: int = 160) -> str:
-    """Exception as one short line (decoder messages span several), without the data folder."""
-    text = " ".join(f"{type(exc).__name__}: {exc}".split()).replace(str(DATA) + os.sep, "")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Exception as one short line (io's ``printable``), without the data folder."""
+    from xray_harmonizer.io.errors import printable
+
+    return printable(f"{type(exc).__name__}: {exc}".replace(str(DATA) + os.sep, ""), limit)
 
 
 def unavailable(exc: BaseException) -> dict[str, Any]:
