@@ -30,10 +30,14 @@ def test_identical_is_infinite():
 
 
 def test_errors():
+    """Catches messages that do not say which image is bad ("b must be float32", not
+    "image must be ...")."""
     a = np.zeros((8, 8), np.float32)
     with pytest.raises(ValueError):
         psnr(a, np.zeros((8, 9), np.float32))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="^b must be float32"):
         psnr(a, a.astype(np.float64))
+    with pytest.raises(TypeError, match="^a must be float32"):
+        psnr(a.astype(np.float64), a)
     with pytest.raises(ValueError):
         psnr(a, a, data_range=0)

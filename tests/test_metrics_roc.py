@@ -107,6 +107,14 @@ def test_operating_point_and_youden():
     assert sens + spec - 1 == pytest.approx(2 / 3)
 
 
+def test_operating_point_with_unequal_classes():
+    """Catches sensitivity or specificity divided by the other class's count (invisible with
+    equal class sizes, as in the test above): 2 positives, 5 negatives."""
+    y = np.array([1, 1, 0, 0, 0, 0, 0])
+    s = np.array([0.9, 0.3, 0.8, 0.2, 0.1, 0.1, 0.0])
+    assert operating_point(y, s, 0.5) == pytest.approx((1 / 2, 4 / 5))
+
+
 def test_result_is_frozen_and_json_able():
     y, s = _data(40)
     r = roc_auc(y, s, n_bootstrap=50)
@@ -114,7 +122,11 @@ def test_result_is_frozen_and_json_able():
     with pytest.raises(AttributeError):
         r.auc = 0.1  # type: ignore[misc]
     d = json.loads(json.dumps(r.to_dict()))
-    assert d["thresholds"][0] is None and d["auc"] == r.auc
+    # Catches a summary that renames or drops a field (reports and manifests read them by
+    # name) or writes every threshold as null instead of only the +inf one.
+    assert d == {"auc": r.auc, "ci_low": r.ci_low, "ci_high": r.ci_high, "n_pos": r.n_pos,
+                 "n_neg": r.n_neg, "n_bootstrap": 50, "seed": 0, "fpr": r.fpr.tolist(),
+                 "tpr": r.tpr.tolist(), "thresholds": [None, *r.thresholds[1:].tolist()]}
 
 
 @pytest.mark.parametrize(
