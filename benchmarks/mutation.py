@@ -42,7 +42,8 @@ RESULTS = REPO / "benchmarks" / "results"
 TESTS: dict[str, list[str]] = {
     "metrics": ["tests/test_metrics_distances.py", "tests/test_metrics_histograms.py",
                 "tests/test_metrics_psnr.py", "tests/test_metrics_roc.py",
-                "tests/test_metrics_ssim.py", "tests/test_structure_guard.py",
+                "tests/test_metrics_ssim.py", "tests/test_metrics_structure.py",
+                "tests/test_structure_guard.py",
                 "tests/test_analysis.py"],
     "imaging": ["tests/test_transfer.py", "tests/test_masks.py", "tests/test_resample.py",
                 "tests/test_histogram_matching.py", "tests/test_metrics_distances.py",

@@ -119,3 +119,19 @@ def test_quantile_function_spreads_mass_within_its_own_bin_only():
     assert q[1] == pytest.approx(0.25 + 0.5 / 4096)  # inside the lower bin, not stretched
     assert q[2] == pytest.approx(0.75 + (31 / 63) / 4096)
     assert q[3] == pytest.approx(0.75 + 1 / 4096)
+
+
+def test_body_histogram_leaves_out_the_background():
+    """Catches a body histogram over the whole image (the dark border would hold most of the
+    mass) or one that ignores ``bins``: a bright body on a dark frame puts its mass at the
+    body's level only."""
+    from xray_harmonizer.metrics.histograms import body_histogram
+
+    img = np.full((200, 240), 0.02, np.float32)
+    img[40:160, 50:190] = 0.6
+    counts, edges = body_histogram(img, bins=64)
+    assert counts.shape == (64,) and edges.shape == (65,)
+    assert counts.sum() == pytest.approx(1.0)
+    assert counts[int(0.6 * 64)] == pytest.approx(1.0)  # all of it in the body's bin
+    whole, _ = histogram(img, 64)
+    assert whole[int(0.02 * 64)] > 0.4  # the frame the mask left out
