@@ -14,6 +14,7 @@ from xray_harmonizer.analysis.measure import measure_output
 from xray_harmonizer.imaging.masks import body_mask
 from xray_harmonizer.metrics.distances import wasserstein1
 from xray_harmonizer.metrics.histograms import quantile_function
+from xray_harmonizer.metrics.ssim import ssim
 from xray_harmonizer.reference.profile import load_profile
 
 SAMPLE = sorted(SAMPLES.glob("*.dcm"))[0]
@@ -63,8 +64,13 @@ def test_ssim_does_not_depend_on_keeping_the_map_and_classifier_is_optional(samp
     without = harmonize_and_measure(src, FakeGeneralizer(), profile, None, with_map=False)
     assert with_map.ssim == without.ssim and without.ssim_map is None
     assert with_map.ssim_map.shape == sample_pixels.shape
+    # ...and it is SSIM(output, input), not of an image with itself (which would read 1).
+    assert with_map.ssim == pytest.approx(ssim(with_map.harmonized, sample_pixels), abs=1e-5)
+    assert with_map.ssim < 0.99
     assert without.p_original is None and without.p_harmonized is None
     assert with_map.p_original == pytest.approx(float(sample_pixels.mean()))
+    assert with_map.p_harmonized == pytest.approx(float(with_map.harmonized.mean()))
+    assert with_map.p_harmonized != pytest.approx(with_map.p_original, abs=1e-3)
     assert with_map.classifier_hash == FakeClassifier.model_hash
     # An identity generalizer: SSIM 1, W1 unchanged, no difference.
     ident = FakeGeneralizer(gamma=1.0)
@@ -87,10 +93,23 @@ def test_bad_generalizer_output_is_refused(sample_pixels):
     src = prepare(sample_pixels)
     with pytest.raises(ValueError, match="shape"):
         harmonize_and_measure(src, Shrinks(), None, None)
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+    with pytest.raises(ValueError, match=r"output of .*\[0, 1\]"):  # names the generalizer
         harmonize_and_measure(src, Overflows(), None, None)
     with pytest.raises(ValueError, match="differs"):
         measure_output(src, sample_pixels[:-1], None)
+
+
+
+def test_ssim_of_a_huge_image_is_block_averaged_to_the_cap():
+    """Catches a changed or ignored SSIM size cap (the panel states the side used)."""
+    from xray_harmonizer.analysis import SSIM_MAX_SIDE
+
+    rng = np.random.default_rng(7)
+    tall = rng.random((SSIM_MAX_SIDE + 4, 40), dtype=np.float32)
+    res = harmonize_and_measure(prepare(tall), FakeGeneralizer(), None, None)
+    assert res.ssim_side == (SSIM_MAX_SIDE + 4) // 2 and res.ssim_map.shape == (res.ssim_side, 20)
+    small = rng.random((300, 200), dtype=np.float32)
+    assert harmonize_and_measure(prepare(small), FakeGeneralizer(), None, None).ssim_side == 300
 
 
 @pytest.mark.gui
