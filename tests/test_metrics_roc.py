@@ -68,6 +68,18 @@ def test_bootstrap_replicates_are_exact_mann_whitney():
     assert got == pytest.approx(expected, abs=1e-12)
 
 
+def test_ci_is_the_central_95_percent_of_the_replicates():
+    """Catches other percentiles than 2.5 / 97.5 (a 93 % or 96 % interval reported as 95 %)
+    and defaults other than the documented 2000 replicates with seed 0."""
+    from xray_harmonizer.metrics.roc import _bootstrap
+
+    y, s = _data(80)
+    r = roc_auc(y, s)
+    assert (r.n_bootstrap, r.seed) == (2000, 0)
+    boot = _bootstrap(s[y == 1], s[y == 0], 2000, np.random.default_rng(0))
+    assert (r.ci_low, r.ci_high) == (np.percentile(boot, 2.5), np.percentile(boot, 97.5))
+
+
 def test_ci_contains_auc_and_is_deterministic():
     y, s = _data()
     a = roc_auc(y, s, n_bootstrap=2000, seed=5)
@@ -147,5 +159,5 @@ def test_bad_inputs(labels, scores):
 def test_bool_labels_and_negative_bootstrap():
     r = roc_auc(np.array([True, False, True, False]), [0.9, 0.1, 0.8, 0.2], n_bootstrap=10)
     assert r.auc == 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n_bootstrap must be >= 0, got -1"):
         roc_auc([0, 1], [0.1, 0.2], n_bootstrap=-1)
