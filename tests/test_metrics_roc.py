@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -142,18 +143,32 @@ def test_result_is_frozen_and_json_able():
 
 
 @pytest.mark.parametrize(
-    "labels, scores",
+    "labels, scores, message",
     [
-        ([1, 1, 1], [0.1, 0.2, 0.3]),
-        ([0, 0], [0.1, 0.2]),
-        ([0, 1, 2], [0.1, 0.2, 0.3]),
-        ([0, 1], [0.1, np.nan]),
-        ([0, 1, 1], [0.1, 0.2]),
+        ([1, 1, 1], [0.1, 0.2, 0.3], "need both classes, got 3 positives of 3"),
+        ([0, 0], [0.1, 0.2], "need both classes, got 0 positives of 2"),
+        ([0, 1, 2], [0.1, 0.2, 0.3], "labels must be 0/1 or bool"),
+        ([0, 1], [0.1, np.nan], "scores must be finite"),
+        ([0, 1, 1], [0.1, 0.2], "1-D of equal length"),
     ],
 )
-def test_bad_inputs(labels, scores):
-    with pytest.raises(ValueError):
+def test_bad_inputs(labels, scores, message):
+    """Catches a bad input refused with a message that does not say what is wrong."""
+    with pytest.raises(ValueError, match=re.escape(message)):
         roc_auc(labels, scores)
+
+
+def test_bootstrap_in_several_blocks(monkeypatch):
+    """Catches block bookkeeping errors that only show when the replicates do not fit in one
+    block (large studies): 7 replicates in blocks of 3 must all be filled, valid and seeded."""
+    from xray_harmonizer.metrics import roc
+
+    y, s = _data(40)
+    monkeypatch.setattr(roc, "_BLOCK_CASES", 3 * 40)  # blocks of 3 replicates
+    a = roc._bootstrap(s[y == 1], s[y == 0], 7, np.random.default_rng(4))
+    b = roc._bootstrap(s[y == 1], s[y == 0], 7, np.random.default_rng(4))
+    assert a.shape == (7,) and np.all((a > 0) & (a < 1)) and np.array_equal(a, b)
+    assert len(set(a.tolist())) > 3  # seven replicates, not one repeated
 
 
 def test_bool_labels_and_negative_bootstrap():
