@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -29,11 +30,12 @@ RESULTS = REPO / "benchmarks" / "results"
 
 def run(method: str, out: Path) -> dict:
     run_dir = out / f"run-{method}"
+    shutil.rmtree(out / "models" / f"wizard-{method}-quick", ignore_errors=True)  # scratch
     cmd = [sys.executable, "-m", "xray_harmonizer.cli", "train", "site", str(DEMO / "site"),
            "--method", method, "--preset", "quick", "--device", "cpu",
            "--reference-images", str(DEMO / "reference"), "--labels", str(out / "labels.csv"),
            "--name", f"wizard-{method}-quick", "--run-dir", str(run_dir),
-           "--models-dir", str(out / "models"), "--no-progress"]
+           "--models-dir", str(out / "models"), "--no-progress", "--resume"]
     cpu0 = _children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
@@ -75,13 +77,19 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--methods", nargs="+", default=["histogram", "cyclegan", "unit"])
     p.add_argument("--out", type=Path, default=REPO / "runs" / "wizard-bench")
+    p.add_argument("--reevaluate", action="store_true",
+                   help="evaluate finished runs again (--resume re-exports; timings kept)")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     labels_csv(args.out)
     json_path = RESULTS / "wizard_train.json"
     results = json.loads(json_path.read_text()) if json_path.is_file() else {"runs": {}}
     for method in args.methods:
+        before = results["runs"].get(method)
         results["runs"][method] = run(method, args.out)
+        if args.reevaluate and before:  # the run was finished: keep its training time
+            results["runs"][method].update(wall_s=before["wall_s"], cpu_s=before["cpu_s"],
+                                           reevaluated=True)
         results.update(machine=f"{platform.processor() or platform.machine()}, "
                                f"{os.cpu_count()} cores, no GPU (2-core AMD EPYC shared with "
                                "other jobs)", site="site_unseen_r2026 (benchmarks/sites)",
@@ -97,16 +105,17 @@ def write_markdown(results: dict) -> None:
              f"generated {results['generated']} by `benchmarks/wizard_train.py`.", "",
              "Wall time is end to end on the shared machine; CPU time is what the run used "
              "(one torch thread), i.e. its wall time on one free core.", "",
-             "| method | wall time | CPU time | train / held-out images | SSIM(out, in) | W1 before -> after | "
-             "AUC before -> after | specificity before -> after |", "|---|---|---|---|---|---|---|---|"]
+             "| method | wall time | CPU time | train / held-out images | structure | SSIM(out, in) | "
+             "W1 before -> after | AUC before -> after | specificity before -> after |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results["runs"].values():
         e = r["evaluation"]
         auc = (f"{e['auc_before']:.3f} -> {e['auc_after']:.3f}" if "auc_after" in e else "-")
         spec = (f"{e['specificity_before']:.2f} -> {e['specificity_after']:.2f}"
                 if "specificity_after" in e else "-")
         lines.append(f"| {r['method']} | {r['wall_s'] / 60:.1f} min | {r['cpu_s'] / 60:.1f} min | "
-                     f"{r['train_images']} / "
-                     f"{r['held_out_images']} | {e['ssim']:.3f} | {e['w1_before']:.4f} -> "
+                     f"{r['train_images']} / {r['held_out_images']} | "
+                     f"{e.get('structure', float('nan')):.3f} | {e['ssim']:.3f} | {e['w1_before']:.4f} -> "
                      f"{e['w1_after']:.4f} | {auc} | {spec} |")
     lines += ["", "Verdicts:", ""]
     lines += [f"* {r['method']}: {r['evaluation']['verdict']}" for r in results["runs"].values()]

@@ -147,8 +147,11 @@ class EvaluationPage(StatePage):
         self.verdict.setText(ev.verdict())
         self.verdict.setStyleSheet("" if ev.structure_kept else "color: #d9534f")
         rows = [f"Held-out images: {ev.images}",
+                f"Structure kept (SSIM's structure term, blind to intensity): mean "
+                f"{ev.structure:.3f}, worst {ev.structure_min:.3f} (1 = unchanged; under 0.80 "
+                "edges were blurred, moved or invented)",
                 f"SSIM(output, input): mean {ev.ssim:.3f}, worst {ev.ssim_min:.3f} "
-                "(1 = structure unchanged)",
+                "(also counts the intended intensity change)",
                 f"Distance (W1) to the reference: {ev.w1_before:.4f} before, {ev.w1_after:.4f} "
                 f"after ({ev.w1_change:+.0%})"]
         if ev.auc_after is not None:
