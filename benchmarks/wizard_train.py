@@ -105,7 +105,7 @@ def write_markdown(results: dict) -> None:
              f"generated {results['generated']} by `benchmarks/wizard_train.py`.", "",
              "Wall time is end to end on the shared machine; CPU time is what the run used "
              "(one torch thread), i.e. its wall time on one free core.", "",
-             "| method | wall time | CPU time | train / held-out images | structure | SSIM(out, in) | "
+             "| method | wall time | CPU time | train / held-out images | structure flagged | SSIM(out, in) | "
              "W1 before -> after | AUC before -> after | specificity before -> after |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results["runs"].values():
@@ -115,7 +115,7 @@ def write_markdown(results: dict) -> None:
                 if "specificity_after" in e else "-")
         lines.append(f"| {r['method']} | {r['wall_s'] / 60:.1f} min | {r['cpu_s'] / 60:.1f} min | "
                      f"{r['train_images']} / {r['held_out_images']} | "
-                     f"{e.get('structure', float('nan')):.3f} | {e['ssim']:.3f} | {e['w1_before']:.4f} -> "
+                     f"{e.get('structure_flagged', '-')} | {e['ssim']:.3f} | {e['w1_before']:.4f} -> "
                      f"{e['w1_after']:.4f} | {auc} | {spec} |")
     lines += ["", "Verdicts:", ""]
     lines += [f"* {r['method']}: {r['evaluation']['verdict']}" for r in results["runs"].values()]

@@ -80,20 +80,33 @@ def test_hold_out_is_by_patient_and_reproducible() -> None:
     assert patient_from_name("IM-0129-0001.png") == "IM-0129"
 
 
-def test_structure_term_ignores_intensity_maps_and_catches_blur() -> None:
+def test_evaluation_uses_the_apps_structure_guard_not_ssim(tmp_path: Path,
+                                                           kermany_dir: Path) -> None:
     """SSIM(output, input) called a good harmonizer 'structure changed' on a strongly shifted
-    site (0.43; the truth itself scores 0.39): the verdict must not punish intensity changes."""
-    from scipy.ndimage import gaussian_filter
+    site (0.43; the truth itself scores 0.39): an intensity map keeps the structure, a painted
+    blotch does not."""
+    from training.sitefit.evaluate import evaluate
+    from xray_harmonizer.reference.profile import load_profile
 
-    from training.sitefit.evaluate import structure_similarity
-    from xray_harmonizer.metrics.ssim import ssim
+    files = sorted(kermany_dir.glob("*.png"))[:3]
 
-    rng = np.random.default_rng(0)
-    x = np.clip(gaussian_filter(rng.random((128, 128)), 1) * 4 - 1.5, 0, 1).astype(np.float32)
-    remapped = np.clip(0.2 + 0.5 * x ** 2, 0, 1).astype(np.float32)  # monotone intensity map
-    blurred = gaussian_filter(x, 3).astype(np.float32)
-    assert ssim(remapped, x) < 0.8 < structure_similarity(remapped, x)
-    assert structure_similarity(blurred, x) < 0.8
+    class Remap:
+        name = "remap"
+
+        def harmonize(self, image: np.ndarray) -> np.ndarray:
+            return np.clip(0.1 + 0.6 * image ** 2.2, 0, 1).astype(np.float32)
+
+    class Blotch(Remap):
+        def harmonize(self, image: np.ndarray) -> np.ndarray:
+            out = image.copy()
+            h, w = out.shape
+            out[h // 5: 4 * h // 5, w // 6: w // 2] = 0.5  # an erased lung
+            return out
+
+    remapped = evaluate(Remap(), files, load_profile())
+    assert remapped.ssim < 0.8 and remapped.structure_kept
+    blotched = evaluate(Blotch(), files, load_profile())
+    assert blotched.structure_flagged == 3 and "changes structure" in blotched.verdict()
 
 
 def test_labels_csv_and_nlm_naming(tmp_path: Path) -> None:
@@ -107,13 +120,14 @@ def test_labels_csv_and_nlm_naming(tmp_path: Path) -> None:
 
 
 def test_verdict_warns_plainly_when_structure_changes() -> None:
-    good = Evaluation(images=10, ssim=0.45, ssim_min=0.4, structure=0.93, structure_min=0.9,
-                      w1_before=0.05, w1_after=0.011)
-    assert good.verdict().startswith("Good enough to use: structure kept (0.93; SSIM 0.45); "
-                                     "distance to the reference down 78%")
-    bad = Evaluation(images=10, ssim=0.55, ssim_min=0.4, structure=0.6, structure_min=0.5,
-                     w1_before=0.05, w1_after=0.01)
-    assert bad.verdict().startswith("Not recommended: WARNING: the model changes structure")
+    good = Evaluation(images=10, ssim=0.45, ssim_min=0.4, structure_flagged=0,
+                      structure_worst=0.02, w1_before=0.05, w1_after=0.011)
+    assert good.verdict().startswith("Good enough to use: structure kept in all 10 images "
+                                     "(SSIM 0.45); distance to the reference down 78%")
+    bad = Evaluation(images=10, ssim=0.55, ssim_min=0.4, structure_flagged=3,
+                     structure_worst=0.4, w1_before=0.05, w1_after=0.01)
+    assert bad.verdict().startswith("Not recommended: WARNING: the model changes structure in "
+                                    "3 of 10 images")
     figures = good.figures()
     assert figures["w1_change"] == -0.78 and "verdict" in figures and "examples" not in figures
 

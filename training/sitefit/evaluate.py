@@ -1,16 +1,16 @@
 """Judge a fitted generalizer on the site's held-out images, in plain words with the figures.
 
 Runs on the exported package through the app's own inference (onnxruntime), so what is judged
-is what the app will run. Per image: SSIM(output, input), the structure term of SSIM alone
-(local correlation, blind to intensity changes), and the Wasserstein-1 distance of the body
-region to the reference profile before and after; with labels, the installed classifier's AUC
-and specificity (at its operating threshold) before and after.
+is what the app will run. Per image: SSIM(output, input), the app's structure guard
+(xray_harmonizer/metrics/structure.py: local correlation, blind to intensity changes, flags a
+study whose anatomy changed) and the Wasserstein-1 distance of the body region to the reference
+profile before and after; with labels, the installed classifier's AUC and specificity (at its
+operating threshold) before and after.
 
-Why the verdict reads the structure term and not SSIM: SSIM also scores the intensity change
+Why the verdict reads the structure guard and not SSIM: SSIM also scores the intensity change
 that harmonization is for. On the simulated unseen site of benchmarks/wizard_train.py the
 *truth* (the image before the simulated chain) has SSIM 0.39 to the site image, and the quick
-CycleGAN 0.43 (0.83 to the truth); their structure terms are 0.88 and 0.92, while a 3 px blur of
-the input drops to 0.65 (40 held-out images, measured 2026-12-01).
+CycleGAN 0.43 (0.83 to the truth): an SSIM bar would have called it "structure changed".
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ from typing import Protocol
 
 import numpy as np
 
-STRUCTURE_KEPT = 0.80  # structure term below this: edges moved, blurred or invented (see above)
-STRUCTURE_WINDOW = 7
-_C3 = (0.03 ** 2) / 2  # SSIM's C3 (= C2 / 2, data range 1): flat areas count as kept
 POSITIVE_WORDS = {"1", "true", "yes", "positive", "abnormal", "pneumonia", "tuberculosis", "tb"}
 
 
@@ -47,8 +44,8 @@ class Evaluation:
     images: int
     ssim: float  # mean SSIM(output, input)
     ssim_min: float
-    structure: float  # mean structure term of SSIM (local correlation) of output and input
-    structure_min: float
+    structure_flagged: int  # held-out images the app's structure guard flags (anatomy changed)
+    structure_worst: float  # the guard's largest score (its threshold: metrics/structure.py)
     w1_before: float  # mean per-image W1 of the body region to the reference profile
     w1_after: float
     auc_before: float | None = None
@@ -67,18 +64,17 @@ class Evaluation:
 
     @property
     def structure_kept(self) -> bool:
-        return self.structure >= STRUCTURE_KEPT
+        return self.structure_flagged == 0
 
     def verdict(self) -> str:
         """One or two plain sentences with the figures."""
         change = self.w1_change
         moved = (f"distance to the reference down {-change:.0%}" if change < 0
                  else f"distance to the reference up {change:.0%}")
-        structure = (f"structure kept ({self.structure:.2f}; SSIM {self.ssim:.2f})"
+        structure = (f"structure kept in all {self.images} images (SSIM {self.ssim:.2f})"
                      if self.structure_kept else
-                     f"WARNING: the model changes structure (structure {self.structure:.2f}, "
-                     f"worst image {self.structure_min:.2f}; SSIM {self.ssim:.2f}); do not use "
-                     "it for reading")
+                     f"WARNING: the model changes structure in {self.structure_flagged} of "
+                     f"{self.images} images (SSIM {self.ssim:.2f}); do not use it for reading")
         text = f"{structure}; {moved}"
         if self.auc_before is not None and self.auc_after is not None:
             text += (f"; classifier AUC {self.auc_before:.3f} -> {self.auc_after:.3f}, "
@@ -95,20 +91,6 @@ class Evaluation:
         out["w1_change"] = round(self.w1_change, 4)
         out["verdict"] = self.verdict()
         return out
-
-
-def structure_similarity(a: np.ndarray, b: np.ndarray, window: int = STRUCTURE_WINDOW) -> float:
-    """Mean structure term of SSIM, (cov + C3) / (sd_a sd_b + C3), over ``window`` boxes: 1 when
-    ``b`` is any increasing local affine map of ``a`` (what harmonization may do), lower when
-    edges blur, move or appear. (training/gan/networks.local_correlation is the torch loss.)"""
-    from scipy.ndimage import uniform_filter
-
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    ma, mb = uniform_filter(a64, window), uniform_filter(b64, window)
-    va = np.clip(uniform_filter(a64 * a64, window) - ma * ma, 0, None)
-    vb = np.clip(uniform_filter(b64 * b64, window) - mb * mb, 0, None)
-    cov = uniform_filter(a64 * b64, window) - ma * mb
-    return float(np.mean((cov + _C3) / (np.sqrt(va * vb) + _C3)))
 
 
 def read_labels(spec: str | Path, files: list[Path], positive: str = "") -> dict[Path, int]:
@@ -143,9 +125,10 @@ def evaluate(generalizer: Harmonizer, files: list[Path], profile: object, *,
     from xray_harmonizer.analysis import prepare
     from xray_harmonizer.analysis.measure import measure_output
     from xray_harmonizer.io import open_image
+    from xray_harmonizer.metrics.structure import structure_check
 
     files = list(files)[:max_images]
-    ssims, structures, before, after, scores_in, scores_out, y = [], [], [], [], [], [], []
+    ssims, checks, before, after, scores_in, scores_out, y = [], [], [], [], [], [], []
     for k, path in enumerate(files, 1):
         if cancelled is not None and cancelled():
             raise InterruptedError("evaluation cancelled")
@@ -155,7 +138,7 @@ def evaluate(generalizer: Harmonizer, files: list[Path], profile: object, *,
         # body mask, SSIM as the app shows it.
         fig = measure_output(prepare(image), out, profile)  # type: ignore[arg-type]
         ssims.append(fig.ssim)
-        structures.append(structure_similarity(out, image))
+        checks.append(structure_check(image, out))
         before.append(fig.w1_input)
         after.append(fig.w1_output)
         if labels is not None and classifier is not None and path in labels:
@@ -168,8 +151,8 @@ def evaluate(generalizer: Harmonizer, files: list[Path], profile: object, *,
     if not files:
         raise ValueError("no held-out images to evaluate on")
     ev = Evaluation(images=len(files), ssim=float(np.mean(ssims)), ssim_min=float(np.min(ssims)),
-                    structure=float(np.mean(structures)),
-                    structure_min=float(np.min(structures)),
+                    structure_flagged=sum(not c.kept for c in checks),
+                    structure_worst=max(c.score for c in checks),
                     w1_before=float(np.mean(before)), w1_after=float(np.mean(after)),
                     examples=[str(f) for f in files[:examples]])
     if y and 0 < sum(y) < len(y):

@@ -147,9 +147,9 @@ class EvaluationPage(StatePage):
         self.verdict.setText(ev.verdict())
         self.verdict.setStyleSheet("" if ev.structure_kept else "color: #d9534f")
         rows = [f"Held-out images: {ev.images}",
-                f"Structure kept (SSIM's structure term, blind to intensity): mean "
-                f"{ev.structure:.3f}, worst {ev.structure_min:.3f} (1 = unchanged; under 0.80 "
-                "edges were blurred, moved or invented)",
+                f"Anatomy changed (the app's structure guard, blind to intensity changes): "
+                f"{ev.structure_flagged} of {ev.images} images (worst score "
+                f"{ev.structure_worst:.2f})",
                 f"SSIM(output, input): mean {ev.ssim:.3f}, worst {ev.ssim_min:.3f} "
                 "(also counts the intended intensity change)",
                 f"Distance (W1) to the reference: {ev.w1_before:.4f} before, {ev.w1_after:.4f} "
