@@ -124,3 +124,29 @@ def test_against_the_bundled_profile(images):
     far = wasserstein1_to_profile(np.ascontiguousarray(1 - a), profile)
     assert 0 <= near < far <= 1
     assert 0 <= jensen_shannon_to_profile(a, profile) < jensen_shannon_to_profile(1 - a, profile) <= 1
+
+
+def test_distances_to_profile_pick_the_side_the_mask_asks_for(images):
+    """Catches masked=False still reading the profile's body quantiles or histogram (and the
+    reverse): against a profile whose body and whole-image sides are different images, each
+    distance is zero only on its own side."""
+    a, b = images[0], images[1]
+    profile = _stand_in_profile(a)
+    other = _stand_in_profile(b)
+    mixed = SimpleNamespace(levels=LEVELS, image_quantiles=profile.image_quantiles,
+                            image_histogram=profile.image_histogram,
+                            body_quantiles=other.body_quantiles,
+                            body_histogram=other.body_histogram)
+    assert wasserstein1_to_profile(a, mixed, masked=False) == pytest.approx(0.0, abs=1e-12)
+    assert jensen_shannon_to_profile(a, mixed, masked=False) == pytest.approx(0.0, abs=1e-7)
+    assert wasserstein1_to_profile(a, mixed, masked=True) > 0.005
+    assert jensen_shannon_to_profile(a, mixed, masked=True) > 0.01
+
+
+def test_small_and_empty_inputs():
+    """Catches an off-by-one that refuses two quantile levels (the least W1 needs), and an
+    empty second histogram that is not refused."""
+    assert wasserstein1(np.array([0.0, 1.0]), np.array([0.5, 1.0]),
+                        np.array([0.0, 1.0])) == pytest.approx(0.25)
+    with pytest.raises(ValueError):
+        jensen_shannon([1, 1], [0, 0])
