@@ -61,6 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--train-only", action="store_true",
                    help="stop after training (the wizard evaluates and installs itself)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--nice", type=int, default=0,
+                   help="lower this process's CPU priority (the app starts training at 10, so "
+                        "its window stays responsive on a busy CPU)")
     p.add_argument("--models-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.reference != BUNDLED and not args.reference_id:
@@ -143,6 +146,8 @@ def resume_command(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    if args.nice and hasattr(os, "nice"):
+        os.nice(args.nice)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_dir = args.run_dir or default_runs_dir() / (
         args.name or f"{args.site.resolve().name}-{args.method}-{args.preset}")

@@ -22,6 +22,7 @@ from typing import Any
 METHODS = ("cyclegan", "unit", "histogram")
 METHOD_LABELS = {"cyclegan": "CycleGAN", "unit": "UNIT", "histogram": "Histogram profile only"}
 BUNDLED = "bundled"
+NICE = 10  # the app's training and estimate processes yield the CPU to its window
 
 
 def default_runs_dir() -> Path:
@@ -150,7 +151,7 @@ class TrainProcess:
         self.log_path = request.run_dir / "train.log"
         self.paused = False
         cmd = [python, "-m", "xray_harmonizer.cli", "train", "site",
-               *request.args(resume=resume), "--no-progress"]
+               *request.args(resume=resume), "--no-progress", "--nice", str(NICE)]
         env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
                "PYTHONUNBUFFERED": "1"}
         self._log = open(self.log_path, "ab")

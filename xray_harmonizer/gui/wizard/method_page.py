@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QGridLayout, QLabel, QPushButton,
                                QRadioButton)
 
-from training.sitefit.job import spawn
+from training.sitefit.job import NICE, spawn
 from xray_harmonizer.gui.wizard.base import StatePage
 from xray_harmonizer.gui.wizard.state import WizardState
 from xray_harmonizer.gui.workers import JobRunner
@@ -115,7 +115,7 @@ class MethodPage(StatePage):
             return
         self.stop_estimate()
         cmd = [sys.executable, "-m", "xray_harmonizer.cli", "train", "site", *request.args(),
-               "--estimate"]
+               "--estimate", "--nice", str(NICE)]
 
         def job(report, cancelled) -> dict:
             self._proc = proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
