@@ -97,9 +97,16 @@ def worker(memory_limit: int) -> None:
             result = {"outcome": "image" if ok else "invalid_image", "shape": list(p.shape)}
             del image, p
         result["seconds"] = round(time.perf_counter() - start, 4)
-        result["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result["rss_kb"] = _peak_rss_kb()
         sys.stdout.write(json.dumps(result) + "\n")
         sys.stdout.flush()
+
+
+def _peak_rss_kb() -> int:
+    """VmHWM: this process image's peak RSS (ru_maxrss would include the parent's size at fork:
+    Linux carries it across exec, and the parent may be a large pytest process)."""
+    with open("/proc/self/status") as f:
+        return int(next(line.split()[1] for line in f if line.startswith("VmHWM")))
 
 
 # --- parent side ----------------------------------------------------------------------------------

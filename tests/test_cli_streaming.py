@@ -43,12 +43,21 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 def _peak_rss_mb(*args: str) -> float:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "xray_harmonizer.cli", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return usage.ru_maxrss / 1024
+    """Peak RSS of the CLI process from its own VmHWM at exit (ru_maxrss would include this
+    pytest process's size: Linux carries it across exec)."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r", suffix=".hwm") as report:
+        code = ("import atexit, runpy, sys\n"
+                "def hwm():\n    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+                f"    open({report.name!r}, 'w').write(line.split()[1])\n"
+                "atexit.register(hwm)\nsys.argv = ['xray-harmonizer'] + sys.argv[1:]\n"
+                "runpy.run_module('xray_harmonizer.cli', run_name='__main__')\n")
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        done = subprocess.run([sys.executable, "-c", code, *args], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return int(Path(report.name).read_text()) / 1024
 
 
 def test_peak_memory_is_flat_in_the_number_of_images(tmp_path: Path) -> None:

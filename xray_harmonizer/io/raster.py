@@ -158,7 +158,8 @@ def _to_unit(
         return arr, 32, "MONOCHROME2", warn
     # Colour storage: palette, RGB(A), CMYK, YCbCr...
     has_alpha = mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in im.info)
-    arr = np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+    wanted = "RGBA" if has_alpha else "RGB"
+    arr = np.asarray(im if im.mode == wanted else im.convert(wanted))  # no copy when already so
     if has_alpha and arr[..., 3].min() < 255:
         warn.append("transparency ignored")
     if png is not None and png.depth == 16:
