@@ -97,3 +97,32 @@ def test_cli_default_is_the_recommended_generalizer(tmp_path, kermany_dir, capsy
     expected = package_name(select_generalizer(gens, None))
     assert main(["harmonize", str(kermany_dir / "IM-0129-0001.png"), "-o", str(tmp_path)]) == 0
     assert f"generalizer: {expected} " in capsys.readouterr().err
+
+
+def test_histogram_evidence_lists_each_site_once(tmp_path):
+    """Catches a site listed twice in histogram matching's evidence when a second protocol run
+    of that site exists (``protocol-site_mild-universal`` beside ``protocol-site_mild``): the
+    panel showed every figure twice."""
+    from xray_harmonizer.generalizers.evidence import histogram_evidence
+
+    rows = [{"row": "Histogram matching", "auc": 0.95, "specificity": 0.9,
+             "ssim_to_input": {"mean": 0.9}}, {"row": "truth (upper bound)", "auc": 0.99}]
+    for folder, auc in (("protocol-site_mild", 0.95), ("protocol-site_mild-universal", 0.90)):
+        (tmp_path / folder).mkdir()
+        rows[0]["auc"] = auc
+        (tmp_path / folder / "results.json").write_text(
+            json.dumps({"site": "site_mild", "rows": rows}))
+    evidence = histogram_evidence(tmp_path)
+    assert [s.site for s in evidence.sites] == ["site_mild"]
+    assert evidence.sites[0].auc == 0.95  # the main run, not the later one
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ({"generalizer_kind": "universal"}, "randomized simulated imaging chains"),
+    ({"site": {"site": "st-marys-cr"}}, "the site's own images (st-marys-cr)"),
+])
+def test_fitted_to_reads_universal_and_site_fit_manifests(extra, expected):
+    """Catches a wizard-made (``train site``) or universal package showing "Fitted to: not
+    recorded in its manifest" although its manifest says what it was fitted to."""
+    manifest = {"kind": "generalizer", "generalizer_kind": "cyclegan", "training": {}, **extra}
+    assert expected in manifest_evidence(manifest).summary()

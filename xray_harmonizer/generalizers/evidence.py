@@ -91,7 +91,13 @@ class Evidence:
 
 
 def _fitted_to(manifest: dict[str, Any]) -> str:
-    data = manifest.get("training", {}).get("data") or {}
+    training = manifest.get("training") or {}
+    if manifest.get("generalizer_kind") == "universal":
+        return "randomized simulated imaging chains (no site of its own)"
+    site = (manifest.get("site") or {}).get("site")
+    if isinstance(site, str) and site:  # a package made by `train site` / the wizard
+        return f"the site's own images ({site})"
+    data = training.get("data") or {}
     profile = data.get("profile")
     if isinstance(profile, list):
         return f"a mix of simulated sites ({', '.join(profile)})"
@@ -154,13 +160,19 @@ def manifest_evidence(manifest: dict[str, Any], bar: Bar = BAR) -> Evidence:
 def histogram_evidence(results_dir: Path = RESULTS_DIR, bar: Bar = BAR) -> Evidence:
     """Histogram matching's figures from the protocol results (one ``results.json`` per site)."""
     sites = []
+    seen: set[str] = set()
+    # Sorted, so "protocol-site_mild" comes before a later run of the same site
+    # ("protocol-site_mild-universal"): each site is listed once, from its main run.
     for path in sorted(results_dir.glob("protocol-site_*/results.json")):
         result = json.loads(path.read_text(encoding="utf-8"))
+        if str(result.get("site")) in seen:
+            continue
         rows = {r.get("row"): r for r in result.get("rows", [])}
         mine, truth = rows.get("Histogram matching"), rows.get("truth (upper bound)")
         if not mine or not truth or mine.get("auc") is None:
             continue
         ssim = (mine.get("ssim_to_input") or {}).get("mean")
+        seen.add(str(result.get("site")))
         sites.append(SiteFigures(str(result.get("site")), float(mine["auc"]),
                                  float(truth["auc"]), float(mine.get("specificity") or 0.0),
                                  None if ssim is None else float(ssim)))
