@@ -8,6 +8,7 @@ when it is missing.
 from __future__ import annotations
 
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -130,6 +131,30 @@ def test_silent_peer_times_out(series: list[Path]) -> None:
             c.close()
         server.close()
     assert time.monotonic() - start < 8
+
+
+def test_peer_that_drops_the_association_request_is_a_rejection(series: list[Path]) -> None:
+    """Catches the flaky "did not accept an association within 5 s" for a node that refuses:
+    dcmtk's storescp --refuse closes the socket right after its A-ASSOCIATE-RJ and the reset
+    can arrive before the RJ is read (1 run in 15 here). A peer that reads the request and
+    resets the connection must read as a rejection, at once, not as a timeout."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def drop() -> None:
+        conn = server.accept()[0]
+        conn.recv(16)  # part of the A-ASSOCIATE-RQ stays unread: close() then sends a reset
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+    threading.Thread(target=drop, daemon=True).start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(PacsError, match="rejected the association") as err:
+            send_files(series[:1], PacsNode("127.0.0.1", port), timeout=5)
+    finally:
+        server.close()
+    assert "\n" not in str(err.value) and time.monotonic() - start < 4
 
 
 def test_unreadable_files_are_reported_not_sent(tmp_path: Path, storescp: tuple[int, Path]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,12 +110,20 @@ def send_files(paths: list[Path], node: PacsNode, *, timeout: float = 10.0,
     for sop in sorted({sop for sop, _ in contexts}):
         stored_as = {ts for s, ts in contexts if s == sop}
         ae.add_requested_context(sop, sorted(stored_as | {ExplicitVRLittleEndian, ImplicitVRLittleEndian}))
+    started = time.monotonic()
     assoc = ae.associate(node.host, node.port, ae_title=node.called_aet)
     if not assoc.is_established:
         if assoc.is_rejected:
             raise PacsError(f"{node} rejected the association (check the AE titles and that "
                             "this computer may send to it)")
         _check_reachable(node, timeout)  # raises with the system's reason when unreachable
+        if time.monotonic() - started < 0.9 * timeout:
+            # A node that refuses often closes the socket right after its A-ASSOCIATE-RJ; the
+            # reset can reach us before the RJ is read (seen with dcmtk's storescp --refuse
+            # about 1 time in 15), and pynetdicom then reports an abort, not a rejection.
+            raise PacsError(f"{node} rejected the association (it closed the connection during "
+                            "negotiation; check the AE titles and that this computer may send "
+                            "to it)")
         raise PacsError(f"{node} did not accept an association within {timeout:g} s")
     try:
         for done, (path, _, _) in enumerate(headers, start=1):
