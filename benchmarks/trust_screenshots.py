@@ -44,6 +44,7 @@ def main() -> int:
 
     from xray_harmonizer.analysis import models
     from xray_harmonizer.gui.app import create_window
+    from tests.gui_screens import process_events_until
     from xray_harmonizer.gui.settings import SettingsStore
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -62,14 +63,7 @@ def main() -> int:
         return app, win
 
     def spin(app, cond=lambda: True, timeout: float = 120.0, settle: float = 0.5) -> None:
-        end = time.time() + timeout
-        while not cond() and time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
-        end = time.time() + settle
-        while time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
+        process_events_until(app, cond, timeout, settle)
 
     def shot(widget, name: str) -> None:
         widget.grab().save(str(OUT / name))

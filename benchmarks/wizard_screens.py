@@ -17,7 +17,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +41,7 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from tests.gui_screens import process_events_until
     from xray_harmonizer.gui.app import create_window
     from xray_harmonizer.gui.settings import SettingsStore
 
@@ -52,16 +52,8 @@ def main() -> int:
     win.show()
 
     def spin(cond=lambda: True, timeout: float = 600.0, settle: float = 0.5) -> None:
-        end = time.time() + timeout
-        while not cond() and time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
-        if not cond():
+        if not process_events_until(app, cond, timeout, settle):
             raise SystemExit("timed out")
-        end = time.time() + settle
-        while time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
 
     OUT.mkdir(parents=True, exist_ok=True)
 

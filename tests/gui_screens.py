@@ -12,6 +12,22 @@ import time
 from pathlib import Path
 
 
+def process_events_until(app, cond=lambda: True, timeout: float = 60.0,
+                         settle: float = 0.3) -> bool:
+    """Run Qt's event loop until ``cond()`` holds or ``timeout`` seconds pass, then ``settle``
+    more seconds so that the last repaint lands before a screenshot. Returns ``cond()``.
+    (The screenshot scripts in benchmarks/ use this one too.)"""
+    end = time.time() + timeout
+    while not cond() and time.time() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    end = time.time() + settle
+    while time.time() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    return bool(cond())
+
+
 def main(outdir: str, ini: str | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -28,14 +44,7 @@ def main(outdir: str, ini: str | None = None) -> int:
     win.show()
 
     def spin(cond=lambda: True, timeout: float = 60.0, settle: float = 0.3) -> None:
-        end = time.time() + timeout
-        while not cond() and time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
-        end = time.time() + settle
-        while time.time() < end:
-            app.processEvents()
-            time.sleep(0.01)
+        process_events_until(app, cond, timeout, settle)
 
     def shot(name: str) -> None:
         spin()
