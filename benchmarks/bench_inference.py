@@ -7,7 +7,7 @@ Run from the repository root::
     python benchmarks/bench_inference.py --timing-only  # rerun (a) only; (b), (c) kept from
                                                       # the last full run, its date recorded
 
-For every bundled CycleGAN/UNIT package, in the same process and run:
+For every bundled CycleGAN/UNIT package, in the same run (part (a) one child process per package):
 
 (a) wall time of ``harmonize`` (network at the working resolution + local affine transfer), of
     the "upsample the network output" baseline and of the naive full-resolution network run, at
@@ -71,21 +71,45 @@ def methods(g: Any) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
             "full_network": g.harmonize_full_network}
 
 
-def bench_time(gens: list[Any], sizes: list[tuple[int, int]], runs: int) -> list[dict[str, Any]]:
-    """Per size and package, every method warmed and timed the same way (see :func:`timed`)."""
+def _time_package(package_dir: str, sizes: list[tuple[int, int]], runs: int
+                  ) -> list[dict[str, Any]]:
+    """Every size and method for one package (runs in its own process, see :func:`bench_time`)."""
+    from xray_harmonizer.generalizers.neural import NeuralGeneralizer
+
+    g = NeuralGeneralizer(Path(package_dir), use_gpu=False)
     rows = []
     for shape in sizes:
         img = synthetic_xray(shape)
-        for g in gens:
-            row: dict[str, Any] = {"generalizer": g.package.name, "size": f"{shape[0]}x{shape[1]}"}
-            for name, fn in methods(g).items():
-                row[name] = timed(lambda fn=fn: fn(img), runs)
-                print(f"  {row['generalizer']} {row['size']} {name}: "
-                      f"{row[name]['median_s']:.3f} s", flush=True)
-            row["speedup_vs_full_network"] = (row["full_network"]["median_s"]
-                                              / row["transfer"]["median_s"])
-            rows.append(row)
+        row: dict[str, Any] = {"generalizer": g.package.name, "size": f"{shape[0]}x{shape[1]}"}
+        for name, fn in methods(g).items():
+            row[name] = timed(lambda fn=fn: fn(img), runs)
+            print(f"  {row['generalizer']} {row['size']} {name}: "
+                  f"{row[name]['median_s']:.3f} s", flush=True)
+        row["speedup_vs_full_network"] = (row["full_network"]["median_s"]
+                                          / row["transfer"]["median_s"])
+        rows.append(row)
     return rows
+
+
+def bench_time(gens: list[Any], sizes: list[tuple[int, int]], runs: int) -> list[dict[str, Any]]:
+    """Per package and size, every method warmed and timed the same way (see :func:`timed`).
+
+    Each package is timed in a fresh child process, one after the other: an onnxruntime
+    session's CPU memory arena grows to the largest input it has run (the full-resolution
+    network at 3000x2500) and is not given back to the system when the session is dropped, so
+    timing all packages in one process reached 24 GB and was ended by the OOM killer (twice on
+    2026-12-01). Rows are returned size-major, as before.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")  # a clean interpreter: no session or arena inherited
+    rows: list[dict[str, Any]] = []
+    for g in gens:
+        with ctx.Pool(1) as pool:
+            rows += pool.apply(_time_package, (str(g.package.root), sizes, runs))
+    order = {f"{h}x{w}": i for i, (h, w) in enumerate(sizes)}
+    names = [g.package.name for g in gens]
+    return sorted(rows, key=lambda r: (order[r["size"]], names.index(r["generalizer"])))
 
 
 def bench_ssim(gens: list[Any], profile_name: str, n_test: int, n_fullres: int) -> dict[str, Any]:
