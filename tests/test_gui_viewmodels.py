@@ -120,6 +120,27 @@ def test_job_runner_reports_result_error_and_cancel(qtbot):
     assert got == [42, "fresh"] and errors == ["bad pixels"]
 
 
+def test_job_finishing_after_its_runner_was_destroyed_is_ignored(qtbot):
+    """Catches "RuntimeError: Signal source has been deleted" raised in the Qt event loop when a
+    job's queued "finished" arrives after its runner (owned by a window or wizard page) was
+    destroyed (seen once in test_gui_wizard: a closed wizard whose scan was ending)."""
+    import time
+
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QObject
+
+    from xray_harmonizer.gui.workers import JobRunner
+
+    owner = QObject()
+    runner = JobRunner(owner)
+    runner.start("scan", lambda rep, can: time.sleep(0.1), on_result=lambda out: None,
+                 on_error=lambda msg: None)
+    runner.wait(5000)  # the job has emitted "finished"; the queued call has not run yet
+    shiboken6.delete(owner)  # the window goes, and its runner with it
+    assert not shiboken6.isValid(runner)
+    QCoreApplication.processEvents()  # delivers the queued "finished": must not raise
+
+
 def test_report_is_self_contained(tmp_path):
     from xray_harmonizer.analysis import harmonize_and_measure, report
     from xray_harmonizer.analysis.models import reference_profile

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from shiboken6 import isValid
 
 from xray_harmonizer.analysis import JobCancelled
 
@@ -98,7 +99,8 @@ class JobRunner(QObject):
 
         def deliver(fn: Callable[..., None], *args: Any) -> None:
             # Results queued before a cancel, or before the window closed, are dropped.
-            if not job.is_cancelled and not self._closed:
+            # Also dropped when the runner (and so the window that owns it) was destroyed.
+            if not job.is_cancelled and not self._closed and isValid(self):
                 fn(*args)
 
         sig.result.connect(lambda out: deliver(on_result, out), _Q)
@@ -132,6 +134,11 @@ class JobRunner(QObject):
         return bool(self._running)
 
     def _done(self, job: Job) -> None:
+        # The queued "finished" of a job can arrive after the runner's window (its parent) was
+        # destroyed, e.g. a wizard closed while its scan was ending: the lambda that calls us is
+        # not tied to our lifetime, and emitting on a deleted QObject raises RuntimeError.
+        if not isValid(self):
+            return
         self._running.pop(id(job), None)
         if self._latest.get(job.name) is job:
             del self._latest[job.name]
