@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from xray_harmonizer.metrics.histograms import FINE_BINS, histogram, quantiles_f
 from xray_harmonizer.metrics.ssim import ssim_map
 from xray_harmonizer.metrics.structure import StructureCheck, structure_check
 from xray_harmonizer.reference.profile import ReferenceProfile
+
+if TYPE_CHECKING:  # the DICOM header, for the tag checks; only typed here
+    from pydicom import Dataset
 
 Progress = Callable[[int, str], None]
 Cancelled = Callable[[], bool]
@@ -58,7 +61,7 @@ class Classifier(Protocol):
 
     def predict(self, image: np.ndarray) -> float: ...
 
-    def assess(self, image: np.ndarray, dataset: Any = None) -> Assessment: ...
+    def assess(self, image: np.ndarray, dataset: Dataset | None = None) -> Assessment: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,7 +204,7 @@ def measure_output(source: Prepared, output: np.ndarray, profile: ReferenceProfi
 def harmonize_and_measure(source: Prepared, generalizer: Generalizer,
                           profile: ReferenceProfile | None, classifier: Classifier | None, *,
                           report: Progress | None = None, cancelled: Cancelled | None = None,
-                          assessment: Assessment | None = None, dataset: Any = None,
+                          assessment: Assessment | None = None, dataset: Dataset | None = None,
                           with_map: bool = True) -> HarmonizeResult:
     """Harmonize one prepared image and compute every figure of :class:`HarmonizeResult`.
 

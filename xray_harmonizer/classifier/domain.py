@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:  # the DICOM header, for the tag checks; only typed here
+    from pydicom import Dataset
 
 CHEST_MODALITIES = ("CR", "DX", "DR")
 CHEST_BODY_PARTS = ("CHEST", "THORAX", "LUNG", "")
@@ -41,11 +44,11 @@ class DomainVerdict:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def _tag(dataset: Any, keyword: str) -> str:
+def _tag(dataset: Dataset | None, keyword: str) -> str:
     return str(getattr(dataset, keyword, "") or "").strip().upper()
 
 
-def tag_reason(dataset: Any) -> str | None:
+def tag_reason(dataset: Dataset | None) -> str | None:
     """Why the DICOM tags say the image is not a frontal chest radiograph, or None."""
     if dataset is None:
         return None

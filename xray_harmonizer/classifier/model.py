@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from xray_harmonizer.classifier.domain import DomainReference, DomainVerdict, ta
 from xray_harmonizer.classifier.preprocess import prepare_batch
 from xray_harmonizer.imaging.validation import check_image
 from xray_harmonizer.models.package import ModelPackage, PackageError, load_package
+
+if TYPE_CHECKING:  # the DICOM header, for the tag checks; only typed here
+    from pydicom import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +110,7 @@ class ClassifierModel:
         """Probability of ``label`` for one float32 (H, W) [0, 1] image."""
         return float(self.predict_batch([image])[0])
 
-    def assess(self, image: np.ndarray, dataset: Any = None) -> Assessment:
+    def assess(self, image: np.ndarray, dataset: Dataset | None = None) -> Assessment:
         """Probability of ``label`` if the image is in the classifier's domain (DICOM tags of
         ``dataset`` first, then the image against the package's domain reference)."""
         check_image(image)
