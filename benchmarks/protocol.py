@@ -117,17 +117,19 @@ def folder_site(site: Path, labels_csv: Path | None, truth_dir: Path | None, nam
                    None if (labels < 0).any() else labels, truth, f"folder {site.name}")
 
 
-def oracle_transfer(image: np.ndarray, truth: np.ndarray, working_size: int) -> np.ndarray:
+def oracle_transfer(image: np.ndarray, truth: np.ndarray, working_size: int,
+                    residual: bool = False) -> np.ndarray:
     """Ceiling of the neural path: a network whose output at ``working_size`` *is* the truth,
     carried to full resolution by the same transfer the neural generalizers use.
 
     It reads the truth, so it is a bound, not a method: what any generalizer running at this
-    working size can reach through :func:`xray_harmonizer.imaging.transfer.transfer`.
+    working size can reach through :func:`xray_harmonizer.imaging.transfer.transfer`, with the
+    local map alone (GAN packages) or with its residual (``residual``: the universal kind).
     """
-    from xray_harmonizer.imaging.transfer import resize, transfer, working_shape
+    from xray_harmonizer.imaging.transfer import TransferConfig, resize, transfer, working_shape
 
     low = working_shape(image.shape, working_size)
-    return transfer(image, resize(image, low), resize(truth, low))
+    return transfer(image, resize(image, low), resize(truth, low), TransferConfig(residual=residual))
 
 
 def pooled_w1(outputs: list[np.ndarray], profile) -> float:
@@ -251,9 +253,10 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
             measured=[(r.ssim, r.w1_harmonized) for r in results])
     if site.truth is not None:
         for size in args.oracle:
-            t = time.time()
-            outs = [oracle_transfer(im, tr, size) for im, tr in zip(site.images, site.truth)]
-            add(f"oracle: perfect {size} px network + transfer", outs, time.time() - t)
+            for residual, label in ((False, "transfer"), (True, "residual transfer")):
+                t = time.time()
+                outs = [oracle_transfer(im, tr, size, residual) for im, tr in zip(site.images, site.truth)]
+                add(f"oracle: perfect {size} px network + {label}", outs, time.time() - t)
     if args.augmented and (Path(args.augmented) / "manifest.json").is_file() and site.labels is not None:
         add("site-augmented classifier", site.images, 0.0, clf=ClassifierModel(args.augmented), compare=False)
     elif site.labels is not None:

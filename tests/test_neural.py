@@ -192,3 +192,35 @@ def test_bundled_packages_keep_the_laterality_marker() -> None:
         out = NeuralGeneralizer(path, use_gpu=False).harmonize(img)
         letter, air = float(out[marker].mean()), float(np.median(out[background]))
         assert letter > 0.85 and letter - air > 0.6, (path.name, letter, air)
+
+
+def _copy_with_input(src: Path, dst: Path, **fields: object) -> Path:
+    """``src`` package with extra ``input`` fields, its manifest re-hashed."""
+    import json
+    import shutil
+
+    from xray_harmonizer.models.package import write_manifest
+
+    shutil.copytree(src, dst)
+    manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
+    manifest["input"].update(fields)
+    manifest.pop("files", None)
+    write_manifest(dst, manifest)
+    return dst
+
+
+def test_package_chooses_the_residual_transfer(affine_package: Path, tmp_path: Path) -> None:
+    """Catches the manifest's ``input.transfer`` being ignored (a universal package carried by
+    the map alone loses the band it was trained to restore) or applied to every package (GAN
+    texture carried into the output), and an unknown value being accepted silently."""
+    assert NeuralGeneralizer(affine_package, use_gpu=False).transfer_config.residual is False
+    residual = _copy_with_input(affine_package, tmp_path / "res", transfer="affine+residual")
+    assert NeuralGeneralizer(residual, use_gpu=False).transfer_config.residual is True
+    import json
+
+    bad = _copy_with_input(affine_package, tmp_path / "bad", transfer="affine")
+    manifest = json.loads((bad / "manifest.json").read_text(encoding="utf-8"))
+    manifest["input"]["transfer"] = "magic"
+    (bad / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(PackageError, match="transfer"):
+        NeuralGeneralizer(bad, use_gpu=False)

@@ -186,3 +186,58 @@ def test_saturated_anatomy_is_not_taken_for_an_annotation() -> None:
     assert weight[r0, c0] == 0.0  # the marker
     assert weight[:, int(400 * scale):].min() == 1.0  # nothing inside the body
     assert annotation_weight(_image((200, 200)) * 0.9, resize(_image((200, 200)), (50, 50))) is None
+
+
+RESIDUAL = TransferConfig(noise_gate=0, residual=True)
+
+
+def _unsharpened(low: np.ndarray) -> np.ndarray:
+    """What a network that undoes a vendor's unsharp masking draws: its input minus a band-pass
+    at 2-3 working pixels, a change no affine map smooth over 4 * radius pixels can express."""
+    from scipy.ndimage import gaussian_filter
+
+    return np.clip(low - 0.8 * (low - gaussian_filter(low, 2.5)), 0, 1).astype(np.float32)
+
+
+def _ribbed(shape: tuple[int, int]) -> np.ndarray:
+    """Rib-like stripes (period ~9 working pixels at 256 px) on a smooth shading, plus noise."""
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]] / max(shape)
+    img = 0.45 + 0.2 * np.sin(6 * xx) + 0.12 * np.sin(2 * np.pi * 28 * yy + 3 * xx)
+    rng = np.random.default_rng(5)
+    return np.clip(img + 0.02 * rng.standard_normal(shape), 0, 1).astype(np.float32)
+
+
+def test_residual_transfer_gives_back_the_network_band() -> None:
+    """Catches the residual being dropped, added with the wrong sign, or enlarged misaligned:
+    with ``residual`` the working-resolution band of the output is the network's output (what a
+    network trained against pixel-aligned truth drew), where the local map alone leaves most of
+    the band-pass change undone."""
+    img = _ribbed((1024, 768))
+    low = resize(img, working_shape(img.shape, 256))
+    low_out = _unsharpened(low)
+    inner = (slice(8, -8), slice(8, -8))
+    err_res = np.abs(resize(transfer(img, low, low_out, RESIDUAL), low.shape) - low_out)[inner].mean()
+    err_map = np.abs(resize(transfer(img, low, low_out, AFFINE), low.shape) - low_out)[inner].mean()
+    assert err_res < 0.001 and err_res < 0.2 * err_map, (err_res, err_map)
+
+
+def test_residual_transfer_keeps_the_fine_band_and_reduces_to_the_map_when_affine() -> None:
+    """Catches the residual replacing the input's fine band (what the network cannot see must
+    still come from the input) and a residual that is not ~0 when the network *is* affine."""
+    img = _image((1024, 768), seed=4)
+    low = resize(img, working_shape(img.shape, 256))
+    out = transfer(img, low, _unsharpened(low), RESIDUAL)
+    fine_in, fine_out = img - resize(low, img.shape), out - resize(resize(out, low.shape), img.shape)
+    assert np.corrcoef(fine_in.ravel(), fine_out.ravel())[0, 1] > 0.8
+    affine = 0.6 * low + 0.2
+    np.testing.assert_allclose(transfer(img, low, affine, RESIDUAL), transfer(img, low, affine, AFFINE),
+                               atol=2e-3)
+
+
+def test_residual_transfer_keeps_burned_in_markers() -> None:
+    """Catches the residual bringing back the network's erasure of a burned-in marker, which
+    the annotation weight keeps out of the map."""
+    img, marker = _marked_image()
+    low = resize(img, working_shape(img.shape, 128))
+    kept = transfer(img, low, _network_that_erases_the_marker(low), RESIDUAL)
+    assert float(kept[marker].mean()) > 0.95

@@ -83,3 +83,25 @@ def test_tiny_training_run_exports_a_package_the_app_loads(tmp_path):
     assert y.shape == img.shape and y.dtype == np.float32
     found, refused = discover_generalizers(None, [tmp_path])
     assert not refused and [x.kind for x in found] == ["histogram", "universal"]
+
+
+def test_chain_noise_is_scaled_to_what_the_working_size_sees():
+    """Catches training pairs whose chain noise is the native per-pixel noise applied at the
+    working size (3-12x the SD the network meets after the app's shrink; the first package
+    learned to blur), a wrong power on the quantum term (a variance coefficient), and a
+    non-deterministic draw."""
+    from training.sitesim.random_chain import random_chain
+    from training.universal.data import NATIVE_LONG_SIDE, SHRINK_NOISE_SD, noise_at_working_size
+
+    chain = random_chain(training_rng(5))
+    factors = []
+    for seed in range(40):
+        scaled = noise_at_working_size(chain, training_rng(seed), 256)
+        assert scaled == noise_at_working_size(chain, training_rng(seed), 256)
+        sd = scaled.electronic_noise / chain.electronic_noise
+        assert np.isclose(scaled.quantum_noise / chain.quantum_noise, sd * sd)
+        assert scaled.gamma == chain.gamma and scaled.blur_sigma == chain.blur_sigma
+        factors.append(sd)
+    lo, hi = SHRINK_NOISE_SD * 256 / NATIVE_LONG_SIDE[1], SHRINK_NOISE_SD * 256 / NATIVE_LONG_SIDE[0]
+    assert lo - 1e-9 <= min(factors) and max(factors) <= hi + 1e-9
+    assert max(factors) / min(factors) > 3  # the draw spans the range, not one size

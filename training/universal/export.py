@@ -16,6 +16,7 @@ import torch
 
 from training.gan.export import ENTRYPOINT, export_onnx, parity
 from training.sitesim.random_chain import EVAL_SEEDS, ranges_record
+from training.universal.data import NATIVE_LONG_SIDE, SHRINK_NOISE_SD
 from training.universal.model import UniversalUNet
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ def write_package(out_dir: Path, model: UniversalUNet, settings: Any, *, name: s
                          **model.config.to_dict(), "parameters": sum(p.numel() for p in model.parameters())},
         "input": {"working_size": int(settings.working_size), "multiple": int(model.multiple),
                   "normalisation": "zero_one", "layout": "NCHW, C=1", "padding": "reflect",
-                  "tensor": "image", "output": "harmonized"},
+                  "tensor": "image", "output": "harmonized",
+                  # trained against pixel-aligned truth: its output is carried whole
+                  "transfer": "affine+residual"},
         "reference_site": reference_site,
         "entrypoint": ENTRYPOINT,
         "training": {
@@ -52,7 +55,10 @@ def write_package(out_dir: Path, model: UniversalUNet, settings: Any, *, name: s
             "device": "cpu, 1 thread", "torch": torch.__version__,
             "data": {"reference": "kermany (classifier splits.json, part 'train')", "images": n_images,
                      "pairs": "(random_chain(x), x), a new chain per step; identity pairs "
-                              f"{settings.identity_share:.0%}"},
+                              f"{settings.identity_share:.0%}",
+                     "chain_noise": "chain run at the working size, its noise SDs scaled by "
+                                    f"{SHRINK_NOISE_SD} * working / native with native long side "
+                                    f"log-uniform in {list(NATIVE_LONG_SIDE)} px"},
             "chain_sampler": {"module": "training.sitesim.random_chain", "ranges": ranges_record(),
                               "evaluation_chain_seeds": list(EVAL_SEEDS)},
         },

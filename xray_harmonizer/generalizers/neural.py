@@ -37,7 +37,9 @@ class NeuralGeneralizer:
         Ask for the CUDA provider (default: when allowed and present). :attr:`provider` says
         which one really runs.
     transfer_config : TransferConfig, optional
-        Settings of the full-resolution transfer.
+        Settings of the full-resolution transfer; by default :class:`TransferConfig` with
+        ``residual`` as the package's ``input.transfer`` asks (``"affine+residual"``: the
+        network was trained against pixel-aligned truth; default ``"affine"``).
 
     Notes
     -----
@@ -47,7 +49,7 @@ class NeuralGeneralizer:
 
     def __init__(self, package: ModelPackage | str | Path, working_size: int | None = None,
                  use_gpu: bool | None = None,
-                 transfer_config: TransferConfig = TransferConfig()) -> None:
+                 transfer_config: TransferConfig | None = None) -> None:
         pkg = package if isinstance(package, ModelPackage) else load_package(package)
         if pkg.kind != "generalizer":
             raise PackageError(pkg.root, f"is a {pkg.kind} package, not a generalizer")
@@ -61,7 +63,8 @@ class NeuralGeneralizer:
         if self.working_size < self.multiple:
             raise ValueError(f"working_size must be >= {self.multiple}")
         self._input_name = str(spec.get("tensor", "image"))
-        self.transfer_config = transfer_config
+        self.transfer_config = transfer_config or TransferConfig(
+            residual=spec.get("transfer", "affine") == "affine+residual")
         runtime = create_session(pkg.entrypoint, use_gpu=use_gpu)
         self._session = runtime.session
         self.provider: str = runtime.provider

@@ -60,6 +60,7 @@ SCHEMA: dict[str, Any] = {
                 "layout": {"type": "string", "maxLength": 64},
                 "padding": {"type": "string", "maxLength": 64},
                 "preprocess": {"type": "string", "maxLength": 500},
+                "transfer": {"enum": ["affine", "affine+residual"]},
             },
         },
         "reference_site": _SHORT_TEXT,
