@@ -111,7 +111,7 @@ def reference(args: argparse.Namespace, run_dir: Path) -> tuple[Any, str, Path |
     profile = run_profile(run_dir, args.reference, args.reference_id)
     if args.reference == BUNDLED:
         if args.method != "histogram" and args.reference_images is None:
-            raise SystemExit("error: cyclegan/unit learn from the reference site's images: give "
+            raise SystemExit(f"error: {args.method} learns from the reference site's images: give "
                              "--reference-images DIR (or --reference DIR --reference-id ID)")
         return profile, profile.site_id, args.reference_images
     return profile, args.reference_id, Path(args.reference)
@@ -137,6 +137,25 @@ def gan_argv(args: argparse.Namespace, run_dir: Path, ref_images: Path, ref_id: 
     return a
 
 
+# Steps and chain candidates of the fine-tune per preset (training.universal.finetune).
+UNIVERSAL_PRESETS = {"tiny": (6, 8), "quick": (500, 192), "full": (2000, 384)}
+
+
+def universal_argv(args: argparse.Namespace, run_dir: Path, base: Path, ref_images: Path,
+                   held_out: list[str], resume: bool) -> list[str]:
+    steps, candidates = UNIVERSAL_PRESETS[args.preset]
+    a = ["--base", str(base), "--site", str(run_dir / "site-train"), "--reference", str(ref_images),
+         "-o", str(run_dir / "package"), "--seed", str(args.seed), "--run-dir", str(run_dir),
+         "--events", str(run_dir / "events.jsonl"), "--name", args.name or run_dir.name,
+         "--steps", str(args.steps if args.steps is not None else steps),
+         "--candidates", str(candidates), "--resume-hint", resume_command(args)]
+    if args.preview_every:
+        a += ["--preview-every", str(args.preview_every), "--preview-image", held_out[0]]
+    if resume:
+        a.append("--resume")
+    return a
+
+
 def resume_command(args: argparse.Namespace) -> str:
     """This very command with ``--resume`` (what Ctrl+C tells the user to run)."""
     words = ["xray-harmonizer", "train", "site", *args.argv]
@@ -157,12 +176,31 @@ def main(argv: list[str] | None = None) -> int:
           f"{the_plan['scan']['patients']} patients; training on {len(the_plan['train'])}, "
           f"{len(the_plan['held_out'])} held out ({the_plan['held_out_patients']} patients)")
     profile, ref_id, ref_images = reference(args, run_dir)
+    base = None
+    if args.method == "universal":
+        from training.sitefit.service import universal_base
+
+        from xray_harmonizer.models.discovery import bundled_models_dir, user_models_dir
+
+        base = universal_base([bundled_models_dir(), args.models_dir or user_models_dir()])
+        if base is None:
+            raise SystemExit("error: no universal generalizer with weights is installed to "
+                             "fine-tune; choose cyclegan, unit or histogram")
     if args.estimate:
         from training.sitefit.estimate import estimate
 
-        print(json.dumps(estimate(args, ref_images, the_plan)))
+        print(json.dumps(estimate(args, ref_images, the_plan, base)))
         return 0
-    if args.method != "histogram":
+    if base is not None:
+        from training.universal.finetune import main as finetune_main
+
+        started = time.perf_counter()
+        code = finetune_main(universal_argv(args, run_dir, base, ref_images,
+                                            the_plan["held_out"], args.resume))
+        if code:
+            return code
+        print(f"trained in {time.perf_counter() - started:.0f} s -> {run_dir / 'package'}")
+    elif args.method != "histogram":
         from training.gan.train import main as train_main
 
         started = time.perf_counter()

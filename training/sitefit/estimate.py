@@ -16,10 +16,13 @@ EXPORT_S = 15.0  # ONNX export + parity of a quick package, measured ~8-12 s on 
 
 
 def estimate(args: argparse.Namespace, ref_images: Path | None, plan: dict[str, Any],
-             budget_s: float = 6.0) -> dict[str, Any]:
+             base: Path | None = None, budget_s: float = 6.0) -> dict[str, Any]:
     if args.method == "histogram":
         return {"method": "histogram", "total_s": 0.0, "seconds_per_step": 0.0, "steps": 0,
                 "device": "cpu", "cuda_available": False}
+    if args.method == "universal":
+        assert base is not None and ref_images is not None
+        return estimate_universal(args, base, ref_images, plan, budget_s)
     import torch
 
     from training.gan.config import preset_config
@@ -57,3 +60,57 @@ def estimate(args: argparse.Namespace, ref_images: Path | None, plan: dict[str, 
             "seconds_per_step": round(per_step, 4), "timed_steps": n,
             "loading_s": round(loading, 1), "total_s": round(total, 1), "device": str(device),
             "cuda_available": bool(cuda)}
+
+
+def estimate_universal(args: argparse.Namespace, base: Path, ref_images: Path,
+                       plan: dict[str, Any], budget_s: float) -> dict[str, Any]:
+    """Time the fine-tune's two parts on this machine: chain candidates scored (each runs the
+    chain on the probe images and measures them) and training steps."""
+    import numpy as np
+    import torch
+
+    from training.gan.data import list_images, read_image
+    from training.sitefit.cli import UNIVERSAL_PRESETS
+    from training.sitesim import apply_site
+    from training.sitesim.random_chain import random_chain
+    from training.universal.data import make_pair
+    from training.universal.export import load_weights
+    from training.universal.finetune import FitSettings, image_stats
+    from training.universal.train import pair_loss
+    from xray_harmonizer.imaging.transfer import resize, working_shape
+
+    torch.set_num_threads(1)
+    steps, candidates = UNIVERSAL_PRESETS[args.preset]
+    steps = args.steps if args.steps is not None else steps
+    model, manifest = load_weights(base)
+    working = int(manifest["input"]["working_size"])
+    s = FitSettings(working_size=working)
+    t0 = time.perf_counter()
+    files = list_images(ref_images)[:4] + [Path(p) for p in plan["train"][:4]]
+    images = [resize(im, working_shape(im.shape, working)) for im in map(read_image, files)]
+    load_per_image = (time.perf_counter() - t0) / len(files)
+    rng = np.random.default_rng(0)
+    t1, n_candidates = time.perf_counter(), 0
+    while n_candidates < 2 or (time.perf_counter() - t1 < budget_s / 3 and n_candidates < 8):
+        chain = random_chain(rng)
+        for im in images[:s.probe_images]:
+            image_stats(apply_site(im, chain, rng))
+        n_candidates += 1
+    per_candidate = (time.perf_counter() - t1) / n_candidates * s.probe_images / min(len(images), s.probe_images)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-5)
+    t2, n = time.perf_counter(), 0
+    while n < 3 or (time.perf_counter() - t2 < budget_s * 2 / 3 and n < steps):
+        loss, _, _ = pair_loss(model, make_pair(images[n % len(images)], rng, working, 0.0), s.ssim_weight)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        n += 1
+    per_step = (time.perf_counter() - t2) / n
+    n_files = min(len(plan["train"]), s.site_images) + min(len(list_images(ref_images)), 200)
+    loading = load_per_image * n_files
+    total = per_step * steps + per_candidate * candidates + loading + EXPORT_S
+    return {"method": "universal", "preset": args.preset, "steps": steps,
+            "seconds_per_step": round(per_step, 4), "timed_steps": n,
+            "search_s": round(per_candidate * candidates, 1),
+            "loading_s": round(loading, 1), "total_s": round(total, 1), "device": "cpu",
+            "cuda_available": bool(torch.cuda.is_available())}

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-METHODS = ("cyclegan", "unit", "histogram")
-METHOD_LABELS = {"cyclegan": "CycleGAN", "unit": "UNIT", "histogram": "Histogram profile only"}
+METHODS = ("universal", "cyclegan", "unit", "histogram")
+METHOD_LABELS = {"universal": "Universal, fine-tuned", "cyclegan": "CycleGAN", "unit": "UNIT",
+                 "histogram": "Histogram profile only"}
 BUNDLED = "bundled"
 NICE = 10  # the app's training and estimate processes yield the CPU to its window
 

@@ -44,6 +44,19 @@ def run_profile(run_dir: Path, reference: str, reference_id: str | None) -> Any:
     return profile
 
 
+def universal_base(folders: list[Path] | None = None) -> Path | None:
+    """The installed universal package a site fine-tune starts from: one of kind ``universal``
+    with hashed weights that is not itself a site fit (bundled first); None when there is none."""
+    from xray_harmonizer.models.discovery import bundled_models_dir, discover_packages
+
+    packages, _errors = discover_packages(folders, kind="generalizer")
+    bases = [p for p in packages if p.manifest.get("generalizer_kind") == "universal"
+             and p.manifest.get("weights") in p.manifest["files"]
+             and "fine_tune" not in (p.manifest.get("training") or {})]
+    bases.sort(key=lambda p: p.root.parent != bundled_models_dir())
+    return bases[0].root if bases else None
+
+
 def held_out_files(plan: dict[str, Any]) -> list[Path]:
     return [Path(p) for p in plan["held_out"]]
 

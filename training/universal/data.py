@@ -13,6 +13,7 @@ no network can know what lay under a shutter, and one asked to guess paints it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,20 +41,40 @@ NATIVE_LONG_SIDE = (512.0, 3072.0)
 SHRINK_NOISE_SD = 0.66
 
 
+def shrink_noise_sd(native_long: float, working_long: int) -> float:
+    """Share of a white noise's SD left after the app shrinks a ``native_long`` image to
+    ``working_long`` (1 when it is not shrunk)."""
+    return min(1.0, SHRINK_NOISE_SD * working_long / max(float(native_long), 1.0))
+
+
+def with_noise_sd(chain: SiteProfile, sd: float) -> SiteProfile:
+    """``chain`` with its noise SDs multiplied by ``sd`` (quantum noise is a variance
+    coefficient, electronic noise an SD)."""
+    return replace(chain, quantum_noise=chain.quantum_noise * sd * sd,
+                   electronic_noise=chain.electronic_noise * sd)
+
+
 def noise_at_working_size(chain: SiteProfile, rng: np.random.Generator, working_long: int
                           ) -> SiteProfile:
-    """``chain`` with its noise scaled to what it leaves after the shrink to the working size.
+    """``chain`` with its noise scaled to what it leaves after the shrink to the working size,
+    for a native long side drawn log-uniformly from :data:`NATIVE_LONG_SIDE`.
 
     Running the chain *at* the working size (8x cheaper, see :func:`make_pair`) with the
     native noise gave the network 3-12x the noise SD it meets in use; the first universal
     package learned to blur (outputs visibly smoothed; 46-56 % of a lesion's contrast kept on
-    random_eval_2). Quantum noise is a variance coefficient, electronic noise an SD.
+    random_eval_2).
     """
     lo, hi = NATIVE_LONG_SIDE
     native = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-    sd = min(1.0, SHRINK_NOISE_SD * working_long / native)
-    return replace(chain, quantum_noise=chain.quantum_noise * sd * sd,
-                   electronic_noise=chain.electronic_noise * sd)
+    return with_noise_sd(chain, shrink_noise_sd(native, working_long))
+
+
+ChainDraw = Callable[[np.random.Generator, int], SiteProfile]
+
+
+def random_training_chain(rng: np.random.Generator, working_long: int) -> SiteProfile:
+    """The training sampler: a random chain, its noise as seen at the working size."""
+    return noise_at_working_size(random_chain(rng), rng, working_long)
 
 
 def split_files(reference: Path, split_file: Path, part: str = "train") -> list[Path]:
@@ -86,9 +107,9 @@ def collimation_mask(shape: tuple[int, int], fractions: tuple[float, float, floa
 
 
 def make_pair(image: np.ndarray, rng: np.random.Generator, working_size: int,
-              identity_share: float) -> Pair:
-    """A random chain applied to ``image`` (or the identity with probability ``identity_share``),
-    randomly mirrored, both sides resized to ``working_size``."""
+              identity_share: float, draw_chain: ChainDraw = random_training_chain) -> Pair:
+    """A chain from ``draw_chain`` applied to ``image`` (or the identity with probability
+    ``identity_share``), randomly mirrored, both sides resized to ``working_size``."""
     identity = bool(rng.random() < identity_share)
     flip = bool(rng.random() < 0.5)
     # The chain runs at the working size (its lengths scale with the image), not at 512 px
@@ -99,7 +120,7 @@ def make_pair(image: np.ndarray, rng: np.random.Generator, working_size: int,
     if identity:
         shifted, target = image, image
     else:
-        chain = noise_at_working_size(random_chain(rng), rng, max(image.shape))
+        chain = draw_chain(rng, max(image.shape))
         shifted, draws = apply_site_with_draws(image, chain, rng)
         replaced = collimation_mask(image.shape, draws.collimation)
         if draws.text_mask is not None:

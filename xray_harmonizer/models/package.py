@@ -107,6 +107,12 @@ def validate_manifest(manifest: Any, where: Path) -> dict[str, Any]:
     return manifest
 
 
+# Written into ``files`` by write_manifest. An unlisted .onnx is refused at load (inference
+# might pick it up); an unlisted .safetensors is never read (training reads only listed,
+# hashed weights), so older packages with one beside them stay valid.
+_HASHED = (".onnx", ".safetensors")
+
+
 def load_package(path: str | Path, *, cache_dir: Path | None = None) -> ModelPackage:
     """Open and verify a model package folder or ``.zip``.
 
@@ -175,12 +181,14 @@ def _package_root(folder: Path) -> Path:
 
 
 def write_manifest(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Fill ``files`` with the sha256 of every ``.onnx`` in ``root``, validate, write atomically."""
+    """Fill ``files`` with the sha256 of every ``.onnx`` and ``.safetensors`` in ``root`` (the
+    weights a fine-tune starts from), validate, write atomically."""
     root = Path(root)
     manifest = dict(manifest)
     manifest.setdefault("format", FORMAT)
     manifest.setdefault("format_version", FORMAT_VERSION)
-    manifest["files"] = {p.name: sha256_file(p) for p in sorted(root.glob("*.onnx"))}
+    manifest["files"] = {p.name: sha256_file(p) for p in sorted(root.iterdir())
+                         if p.suffix in _HASHED and p.is_file()}
     validate_manifest(manifest, root)
     tmp = root / ".manifest.json.part"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
