@@ -51,6 +51,7 @@ def _to_training(qtbot, wizard, site: Path, ref: Path, steps: int, preview_every
     wizard.reference_page.images.setText(str(ref))
     assert wizard.reference_page.isComplete()
     wizard.next()
+    wizard.method_page.radios["cyclegan"].setChecked(True)
     wizard.method_page.preset.setCurrentIndex(2)  # tiny
     wizard.state.set(steps=steps, preview_every=preview_every)
     wizard.next()
@@ -87,6 +88,7 @@ def test_wizard_trains_evaluates_installs_and_main_window_uses_it(qtbot, tmp_pat
     wizard.reference_page.images.setText(str(ref))
     wizard.next()
     method = wizard.method_page
+    method.radios["cyclegan"].setChecked(True)
     method.preset.setCurrentIndex(2)  # tiny
     qtbot.waitUntil(lambda: wizard.state.estimate is not None, timeout=120000)
     assert wizard.state.estimate["seconds_per_step"] > 0  # measured, not guessed
@@ -210,3 +212,42 @@ def test_folder_of_non_chest_dicoms_is_refused_with_reasons(qtbot, tmp_path, use
     assert "RG3_UNC.dcm: not a chest radiograph (BodyPartExamined EXTREMITY)" in reasons
     assert any(r.startswith("RG2_JPLY_broken.dcm: unreadable") for r in reasons)
     assert "2 not a chest radiograph" in wizard.data_page.summary.text()
+
+
+def test_wizard_fast_path_fine_tunes_the_universal_generalizer(qtbot, tmp_path, user_data, folders,
+                                                               kermany_dir) -> None:
+    """The fast path driven as a user would: catches the universal method staying disabled (or
+    not the default) when a base package is installed, an estimate that is not measured, a run
+    without live curves or previews, and a result that is not installed as a universal site fit."""
+    from tests.test_sitefit import _tiny_universal_base
+
+    _tiny_universal_base(user_data / "models", kermany_dir)
+    site, ref = folders
+    wizard = _wizard(qtbot, tmp_path)
+    wizard.data_page.scan(str(site))
+    qtbot.waitUntil(wizard.data_page.isComplete, timeout=60000)
+    wizard.next()
+    wizard.reference_page.images.setText(str(ref))
+    wizard.next()
+    method = wizard.method_page
+    assert method.radios["universal"].isEnabled() and method.radios["universal"].isChecked()
+    method.preset.setCurrentIndex(2)  # tiny
+    qtbot.waitUntil(lambda: wizard.state.estimate is not None, timeout=120000)
+    assert wizard.state.estimate["method"] == "universal"
+    assert wizard.state.estimate["seconds_per_step"] > 0 and wizard.state.estimate["search_s"] > 0
+    wizard.state.set(steps=12, preview_every=4)
+    wizard.next()
+    training = wizard.training_page
+    assert "--method universal" in training.command.text()
+    training.start_button.click()
+    qtbot.waitUntil(training.isComplete, timeout=180000)
+    assert set(training.curves) >= {"L1", "1-SSIM"} and training.progress.value() == 12
+    assert training.preview.pixmap() is not None and not training.preview.pixmap().isNull()
+    wizard.next()
+    qtbot.waitUntil(wizard.evaluation_page.isComplete, timeout=120000)
+    wizard.next()
+    wizard.finish_page.name.setText("hospital-w-universal")
+    wizard.accept()
+    manifest = json.loads((user_data / "models" / "hospital-w-universal" / "manifest.json").read_text())
+    assert manifest["generalizer_kind"] == "universal" and "fine_tune" in manifest["training"]
+    assert manifest["site"]["method"] == "universal"

@@ -202,3 +202,86 @@ def test_train_site_refuses_a_folder_without_enough_images(tmp_path: Path,
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "0 usable images, at least 20 needed" in out.stderr
     assert "RG2_UNC.dcm: not a chest radiograph (BodyPartExamined HIP)" in out.stderr
+
+
+def _tiny_universal_base(models: Path, kermany: Path) -> Path:
+    """A universal package with weights (4 steps at 64 px) installed in ``models``."""
+    from training.universal.train import main as train_main
+
+    out = models / "universal-tiny"
+    assert train_main(["-o", str(out), "--name", "universal-tiny", "--steps", "2", "--limit", "4",
+                       "--eval-images", "2", "--working-size", "64", "--eval-every", "2",
+                       "--run-dir", str(models.parent / "base-run"), "--reference", str(kermany)]) == 0
+    return out
+
+
+def test_train_site_universal_fine_tunes_and_installs(tmp_path: Path, kermany_dir: Path) -> None:
+    """The fast path end to end: catches a universal fit that cannot find its base package,
+    installs nothing, leaves the base unrecorded (which weights it started from) or writes a
+    package the app cannot load; and a resume that searches the chains again (the kept chains
+    of an interrupted run are reused)."""
+    models = tmp_path / "models"
+    _tiny_universal_base(models, kermany_dir)
+    site = make_site(tmp_path / "hospital-u", kermany_dir, n=22)
+    ref = make_site(tmp_path / "ref", kermany_dir, n=8, start=100)
+    cmd = [sys.executable, "-m", "xray_harmonizer.cli", "train", "site", str(site),
+           "--method", "universal", "--preset", "tiny", "--reference-images", str(ref),
+           "--name", "hospital-u-universal", "--run-dir", str(tmp_path / "run"),
+           "--models-dir", str(models), "--no-progress", "--preview-every", "3"]
+    env = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "OMP_NUM_THREADS": "1",
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "installed hospital-u-universal" in out.stdout
+    manifest = json.loads((models / "hospital-u-universal" / "manifest.json").read_text())
+    assert manifest["generalizer_kind"] == "universal" and manifest["site"]["site"] == "hospital-u"
+    fit = manifest["training"]["fine_tune"]
+    base = json.loads((models / "universal-tiny" / "manifest.json").read_text())
+    assert fit["base"]["sha256"] == base["files"]["generator.onnx"]
+    assert len(fit["chains"]) == 8 and fit["site_images"] == len(
+        json.loads((tmp_path / "run" / "plan.json").read_text())["train"])
+    assert manifest["input"]["transfer"] == "affine+residual"
+    from training.sitefit.service import universal_base
+    from xray_harmonizer.generalizers.neural import NeuralGeneralizer
+
+    assert universal_base([models]) == models / "universal-tiny"  # a site fit is never a base
+    g = NeuralGeneralizer(models / "hospital-u-universal", use_gpu=False)
+    img = np.random.default_rng(0).random((300, 250), dtype=np.float32)
+    assert g.harmonize(img).shape == img.shape
+    kinds = [e["event"] for e in read_events(tmp_path / "run" / "events.jsonl")[0]]
+    assert kinds[0] == "start" and "preview" in kinds and kinds[-1] == "done"
+    # Resuming a finished fit's run folder reuses the saved chain search.
+    chains = (tmp_path / "run" / "chains.json").read_text()
+    from training.universal.finetune import main as finetune_main
+
+    assert finetune_main(["--base", str(models / "universal-tiny"), "--site", str(site),
+                          "--reference", str(ref), "-o", str(tmp_path / "again"), "--steps", "6",
+                          "--candidates", "3", "--run-dir", str(tmp_path / "run"), "--resume"]) == 0
+    assert (tmp_path / "run" / "chains.json").read_text() == chains
+
+
+def test_chain_search_ranks_the_sites_own_chain_first(kermany_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catches a search that sorts the wrong way, mis-scales its statistics or measures
+    something a chain does not change: among random candidates plus the chain that really made
+    the site (site_severe, on other patients than the probes), that chain comes first."""
+    from training.classifier.dataset import discover, load_image
+    from training.sitesim import apply_site, load_site_profile
+    from training.universal import finetune
+    from xray_harmonizer.imaging.transfer import resize, working_shape
+
+    truth = load_site_profile("site_severe")
+    samples = discover(kermany_dir)
+    images = [load_image(s.path) for s in samples[:14]]
+    small = [resize(im, working_shape(im.shape, 128)) for im in images]
+    site = [apply_site(im, truth, k) for k, im in enumerate(small[:8])]
+    candidates = iter(range(12))
+    real = finetune.random_chain
+
+    def draw(rng: np.random.Generator, name: str = "random"):
+        k = next(candidates)
+        return truth if k == 5 else real(rng, name=name)
+
+    monkeypatch.setattr(finetune, "random_chain", draw)
+    kept = finetune.search_chains(site, small[8:], 1.0, finetune.FitSettings(candidates=12, keep=3))
+    assert kept[0][0] is truth and kept[0][1] < kept[1][1] <= kept[2][1]

@@ -13,11 +13,15 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QGridLayout, QLabel, QPu
                                QRadioButton)
 
 from training.sitefit.job import NICE, spawn
+from training.sitefit.service import universal_base
+from xray_harmonizer.models.discovery import bundled_models_dir
 from xray_harmonizer.gui.wizard.base import StatePage
 from xray_harmonizer.gui.wizard.state import WizardState
 from xray_harmonizer.gui.workers import JobRunner
 
-METHODS = (("cyclegan", "CycleGAN: two generators with a cycle; keeps anatomy well"),
+METHODS = (("universal", "Fine-tune the universal generalizer: the fast path (minutes); "
+                          "supervised on the reference images, no adversary"),
+           ("cyclegan", "CycleGAN: two generators with a cycle; keeps anatomy well"),
            ("unit", "UNIT: shared latent space; often the better transfer to other sites"),
            ("histogram", "Histogram profile only: no training, seconds; intensity only"))
 PRESETS = (("quick", "quick (sized for a laptop CPU: 11-16 min on a free 2-core CPU)"),
@@ -41,18 +45,22 @@ class MethodPage(StatePage):
         self.runner = runner
         self._proc: subprocess.Popen | None = None
         grid = QGridLayout()
-        self.universal = QRadioButton("Fine-tune the universal generalizer (fast path)")
-        self.universal.setEnabled(False)
-        self.universal.setToolTip("The universal generalizer is not installed")
-        grid.addWidget(self.universal, 0, 0, 1, 2)
         self.group = QButtonGroup(self)
         self.radios: dict[str, QRadioButton] = {}
-        for row, (key, text) in enumerate(METHODS, 1):
+        for row, (key, text) in enumerate(METHODS):
             radio = QRadioButton(text)
             radio.setChecked(key == state.method)
             self.group.addButton(radio)
             self.radios[key] = radio
             grid.addWidget(radio, row, 0, 1, 2)
+        self.base = universal_base(None if state.models_dir is None
+                                   else [bundled_models_dir(), state.models_dir])
+        if self.base is None:
+            if state.method == "universal":
+                state.method = "cyclegan"
+                self.radios["cyclegan"].setChecked(True)
+            self.radios["universal"].setEnabled(False)
+            self.radios["universal"].setToolTip("No universal generalizer with weights is installed")
         grid.addWidget(QLabel("Preset:"), 4, 0)
         self.preset = QComboBox()
         for key, text in PRESETS:
@@ -101,11 +109,13 @@ class MethodPage(StatePage):
 
     def _problem(self) -> str | None:
         s = self.state
+        if s.method == "universal" and self.base is None:
+            return "No universal generalizer with weights is installed."
         if s.method != "histogram" and importlib.util.find_spec("torch") is None:
-            return ("CycleGAN and UNIT need the training extra, which this installation lacks: "
+            return ("Training needs the training extra, which this installation lacks: "
                     "pip install 'xray-harmonizer[train]'.")
         if s.method != "histogram" and s.reference == "bundled" and s.reference_images is None:
-            return "CycleGAN and UNIT need the reference site's images (back to Reference)."
+            return "Training needs the reference site's images (back to Reference)."
         return None
 
     def start_estimate(self) -> None:

@@ -41,7 +41,7 @@ class WizardState(QObject):
         self.reference = BUNDLED  # or a folder path (str)
         self.reference_id = ""
         self.reference_images: Path | None = default_reference_images()
-        self.method = "cyclegan"
+        self.method = "universal"  # the method page falls back when none is installed
         self.preset = "quick"
         self.device = "auto"
         self.steps: int | None = None  # None: the preset's
