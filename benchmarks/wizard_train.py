@@ -28,7 +28,31 @@ DEMO = REPO / "runs" / "wizard-demo"
 RESULTS = REPO / "benchmarks" / "results"
 
 
+def run_base(out: Path) -> dict:
+    """The installed universal package *without* a site fit, judged on the same held-out images
+    by the same evaluation (what the fast path starts from)."""
+    from training.sitefit.evaluate import evaluate, read_labels
+    from training.sitefit.service import (held_out_files, load_installed_classifier, run_profile,
+                                          universal_base)
+    from xray_harmonizer.generalizers.registry import neural_generalizer
+    from xray_harmonizer.models.package import load_package
+
+    plan = json.loads((out / "run-universal" / "plan.json").read_text(encoding="utf-8"))
+    files = held_out_files(plan)
+    classifier = load_installed_classifier()
+    labels = read_labels(str(out / "labels.csv"), files, getattr(classifier, "label", ""))
+    base = universal_base()
+    t0 = time.perf_counter()
+    ev = evaluate(neural_generalizer(load_package(base)), files, run_profile(out, "bundled", None),
+                  labels=labels, classifier=classifier)
+    return {"method": f"universal, no site fit ({base.name})", "wall_s": 0.0, "cpu_s": 0.0,
+            "evaluate_s": round(time.perf_counter() - t0, 1), "command": "(evaluation only)",
+            "train_images": 0, "held_out_images": len(files), "evaluation": ev.figures()}
+
+
 def run(method: str, out: Path) -> dict:
+    if method == "universal-base":
+        return run_base(out)
     run_dir = out / f"run-{method}"
     shutil.rmtree(out / "models" / f"wizard-{method}-quick", ignore_errors=True)  # scratch
     cmd = [sys.executable, "-m", "xray_harmonizer.cli", "train", "site", str(DEMO / "site"),
@@ -75,7 +99,10 @@ def labels_csv(out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--methods", nargs="+", default=["histogram", "cyclegan", "unit"])
+    p.add_argument("--methods", nargs="+", default=["histogram", "universal", "universal-base",
+                                                      "cyclegan", "unit"],
+                   help="universal-base: the bundled universal package without a fit, evaluated "
+                        "on the universal run's held-out images (run after 'universal')")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "wizard-bench")
     p.add_argument("--reevaluate", action="store_true",
                    help="evaluate finished runs again (--resume re-exports; timings kept)")

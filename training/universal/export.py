@@ -100,6 +100,6 @@ def load_weights(package_dir: Path) -> tuple[UniversalUNet, dict[str, Any]]:
     if weights not in m["files"]:
         raise PackageError(pkg.root, "has no hashed weights to fine-tune from")
     arch = m["architecture"]
-    model = UniversalUNet(UNetConfig(tuple(arch["widths"]), int(arch["knots"])))
+    model = UniversalUNet(UNetConfig(tuple(arch["widths"]), int(arch["knots"]), int(arch["cdf_levels"])))
     model.load_state_dict(load_file(str(pkg.root / weights)))
     return model, m
