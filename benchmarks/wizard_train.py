@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 DEMO = REPO / "runs" / "wizard-demo"
 RESULTS = REPO / "benchmarks" / "results"
 

@@ -1,7 +1,7 @@
 """``xray-harmonizer train site``: fit a generalizer to a site's own unlabeled images, in one
 command (the training wizard runs this same command in a child process and shows it).
 
-    xray-harmonizer train site SITE_DIR [--method cyclegan|unit|histogram] [--preset quick]
+    xray-harmonizer train site SITE_DIR [--method universal|cyclegan|unit|histogram] [--preset quick]
         [--reference bundled|REF_DIR --reference-id ID] [--reference-images DIR]
         [--holdout 0.2] [--labels CSV|nlm] [--name NAME] [--device auto|cpu|cuda]
         [--run-dir DIR] [--resume] [--estimate] [--train-only]
@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("site", type=Path, help="folder of the site's images (DICOM/PNG/JPEG, "
                                            "searched recursively)")
-    p.add_argument("--method", choices=METHODS, default="cyclegan")
+    p.add_argument("--method", choices=METHODS, default="universal")
     p.add_argument("--preset", choices=("quick", "full", "tiny"), default="quick")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--holdout", type=float, default=0.2,

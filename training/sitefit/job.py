@@ -39,7 +39,7 @@ class FitRequest:
 
     site: Path
     run_dir: Path
-    method: str = "cyclegan"
+    method: str = "universal"
     preset: str = "quick"
     device: str = "auto"  # auto | cpu | cuda
     holdout: float = 0.2
