@@ -253,13 +253,15 @@ def annotate(result: dict, generalizers: list) -> None:
 
 
 def merge(old: dict, new: dict) -> dict:
-    """``old`` with ``new``'s rows added to the sites both scored (same images required)."""
+    """``old`` with ``new``'s rows added to the sites both scored (same images required); a row
+    of a method measured again (a retrained package under the same name) is replaced, never
+    kept stale."""
     by_site = {site["site"]: site for site in old["sites"]}
     for site in new["sites"]:
         prev = by_site.get(site["site"])
         if prev is None or prev["n_images"] != site["n_images"]:
             raise ValueError(f"{site['site']}: not in the previous run with the same images; rerun all")
-        prev["rows"].update({k: v for k, v in site["rows"].items() if k not in prev["rows"]})
+        prev["rows"].update(site["rows"])
     old["command"] = f"{old['command']}; {new['command']}"
     old["seconds"] = round(old["seconds"] + new["seconds"], 1)
     old["generated"] = new["generated"]
@@ -276,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--annotate", action="store_true", help="write the figures into the manifests")
     ap.add_argument("--merge", action="store_true",
                     help="add this run's rows to the existing lesions.json (same sites, images and "
-                         "seed; rows already there are kept), e.g. for a newly installed package")
+                         "seed; a method measured again replaces its row), e.g. for a newly "
+                         "installed or retrained package")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     from xray_harmonizer.generalizers.registry import discover_generalizers

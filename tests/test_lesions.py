@@ -54,3 +54,22 @@ def test_created_blobs_counts_added_structure_not_tone():
     assert created_blobs(np.clip(0.8 * img + 0.1, 0, 1), img, thr) == 0  # a tone map is no lesion
     fake = img + lesion_field(img.shape, (120, 160), 6, 0.06, "nodule", np.random.default_rng(0))
     assert created_blobs(fake, img, thr) == 1
+
+
+def test_merge_replaces_a_remeasured_row() -> None:
+    """Catches ``--merge`` keeping a retrained package's old figures (and ``--annotate`` then
+    writing them into the new package's manifest), and merging runs on different images."""
+    import pytest
+
+    from benchmarks.lesions import merge
+
+    def run(rows: dict, n: int = 24) -> dict:
+        return {"sites": [{"site": "s", "n_images": n, "rows": rows}], "command": "c",
+                "seconds": 1.0, "generated": "t"}
+
+    old = run({"original": {"v": 1}, "Universal": {"v": "old"}, "UNIT": {"v": 3}})
+    merged = merge(old, run({"original": {"v": 1}, "Universal": {"v": "new"}}))
+    assert merged["sites"][0]["rows"] == {"original": {"v": 1}, "Universal": {"v": "new"},
+                                          "UNIT": {"v": 3}}
+    with pytest.raises(ValueError):
+        merge(run({}), run({}, n=40))

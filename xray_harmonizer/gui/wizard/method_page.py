@@ -24,7 +24,8 @@ METHODS = (("universal", "Fine-tune the universal generalizer: the fast path (mi
            ("cyclegan", "CycleGAN: two generators with a cycle; keeps anatomy well"),
            ("unit", "UNIT: shared latent space; often the better transfer to other sites"),
            ("histogram", "Histogram profile only: no training, seconds; intensity only"))
-PRESETS = (("quick", "quick (sized for a laptop CPU: 11-16 min on a free 2-core CPU)"),
+PRESETS = (("quick", "quick (sized for a laptop CPU; on a free 2-core CPU the universal fit "
+                     "takes 1-2 min, CycleGAN/UNIT 11-16 min)"),
            ("full", "full (the papers; needs a GPU)"),
            ("tiny", "tiny (tests only: a few seconds, not useful)"))
 
