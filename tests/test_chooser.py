@@ -120,9 +120,12 @@ def test_histogram_evidence_lists_each_site_once(tmp_path):
 @pytest.mark.parametrize("extra, expected", [
     ({"generalizer_kind": "universal"}, "randomized simulated imaging chains"),
     ({"site": {"site": "st-marys-cr"}}, "the site's own images (st-marys-cr)"),
+    ({"generalizer_kind": "universal", "site": {"site": "st-marys-cr"}},
+     "the site's own images (st-marys-cr), fine-tuned from the universal generalizer"),
 ])
 def test_fitted_to_reads_universal_and_site_fit_manifests(extra, expected):
     """Catches a wizard-made (``train site``) or universal package showing "Fitted to: not
-    recorded in its manifest" although its manifest says what it was fitted to."""
+    recorded in its manifest" although its manifest says what it was fitted to, and a universal
+    package fitted to one site by the fast path claiming "no site of its own"."""
     manifest = {"kind": "generalizer", "generalizer_kind": "cyclegan", "training": {}, **extra}
     assert expected in manifest_evidence(manifest).summary()

@@ -92,11 +92,13 @@ class Evidence:
 
 def _fitted_to(manifest: dict[str, Any]) -> str:
     training = manifest.get("training") or {}
-    if manifest.get("generalizer_kind") == "universal":
-        return "randomized simulated imaging chains (no site of its own)"
     site = (manifest.get("site") or {}).get("site")
+    universal = manifest.get("generalizer_kind") == "universal"
     if isinstance(site, str) and site:  # a package made by `train site` / the wizard
-        return f"the site's own images ({site})"
+        return (f"the site's own images ({site}), fine-tuned from the universal generalizer"
+                if universal else f"the site's own images ({site})")
+    if universal:
+        return "randomized simulated imaging chains (no site of its own)"
     data = training.get("data") or {}
     profile = data.get("profile")
     if isinstance(profile, list):
