@@ -236,12 +236,15 @@ def test_train_site_universal_fine_tunes_and_installs(tmp_path: Path, kermany_di
     manifest = json.loads((models / "hospital-u-universal" / "manifest.json").read_text())
     assert manifest["generalizer_kind"] == "universal" and manifest["site"]["site"] == "hospital-u"
     fit = manifest["training"]["fine_tune"]
-    base = json.loads((models / "universal-tiny" / "manifest.json").read_text())
+    from training.sitefit.service import universal_base
+    from xray_harmonizer.models.discovery import bundled_models_dir
+
+    used = universal_base([bundled_models_dir(), models])  # the bundled one first, if it has weights
+    base = json.loads((used / "manifest.json").read_text())
     assert fit["base"]["sha256"] == base["files"]["generator.onnx"]
     assert len(fit["chains"]) == 8 and fit["site_images"] == len(
         json.loads((tmp_path / "run" / "plan.json").read_text())["train"])
     assert manifest["input"]["transfer"] == "affine+residual"
-    from training.sitefit.service import universal_base
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
 
     assert universal_base([models]) == models / "universal-tiny"  # a site fit is never a base
