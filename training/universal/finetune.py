@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import shlex
 import sys
 import time
@@ -46,7 +45,7 @@ from training.sitesim.random_chain import random_chain
 from training.universal.data import (make_pair, random_training_chain, shrink_noise_sd,
                                      with_noise_sd)
 from training.universal.export import load_weights, write_package
-from training.universal.train import pair_loss
+from training.universal.train import lr_at, pair_loss, save_checkpoint
 from xray_harmonizer.imaging.transfer import resize, working_shape
 
 log = logging.getLogger("training.universal.finetune")
@@ -105,13 +104,6 @@ def search_chains(site: list[np.ndarray], probes: list[np.ndarray], noise_sd: fl
     dist = np.sqrt((((s - target) / spread) ** 2).mean(axis=1))
     order = np.argsort(dist)[:settings.keep]
     return [(chains[i], float(dist[i])) for i in order]
-
-
-def _lr(step: int, s: FitSettings) -> float:
-    if step < s.warmup:
-        return s.lr * (step + 1) / s.warmup
-    t = (step - s.warmup) / max(1, s.steps - s.warmup)
-    return 1e-6 + (s.lr - 1e-6) * 0.5 * (1 + math.cos(math.pi * t))
 
 
 def _load(folder: Path, working: int, limit: int) -> tuple[list[np.ndarray], list[int]]:
@@ -208,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while step < s.steps:
             for g in opt.param_groups:
-                g["lr"] = _lr(step, s)
+                g["lr"] = lr_at(step, s)
             pair = make_pair(refs[int(rng.integers(len(refs)))], rng, working, s.identity_share, draw)
             loss, l1, ssim = pair_loss(model, pair, s.ssim_weight)
             opt.zero_grad()
@@ -221,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 path = run_dir / "previews" / f"heldout-step{step:06d}.png"
                 events.emit("preview", step=step, path=str(translate_preview(model, preview, "cpu", path)))
             if step % 100 == 0 or step == s.steps:
-                _save(ckpt, model, opt, step, rng, time.time() - t0)
+                save_checkpoint(ckpt, model, opt, step, rng, time.time() - t0, s)
                 events.emit("checkpoint", step=step)
     except KeyboardInterrupt:
         events.emit("interrupted", step=step, checkpoint_step=step // 100 * 100)
@@ -242,14 +234,6 @@ def main(argv: list[str] | None = None) -> int:
     events.emit("done", step=step, package=str(args.output))
     log.info("done: %d steps, %.0f s in all; package %s", step, time.time() - t_start, args.output)
     return 0
-
-
-def _save(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, step: int,
-          rng: np.random.Generator, seconds: float) -> None:
-    tmp = path.with_suffix(".pt.part")
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                "rng": json.dumps(rng.bit_generator.state), "train_seconds": seconds}, tmp)
-    tmp.replace(path)
 
 
 if __name__ == "__main__":

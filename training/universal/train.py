@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -80,7 +81,16 @@ def pair_loss(model: UniversalUNet, pair: Pair, ssim_weight: float) -> tuple[tor
     return l1 + ssim_weight * (1 - s), float(l1.detach()), float(s.detach())
 
 
-def lr_at(step: int, s: TrainSettings) -> float:
+class Schedule(Protocol):
+    """What :func:`lr_at` reads (:class:`TrainSettings`, a site fit's settings)."""
+
+    steps: int
+    lr: float
+    warmup: int
+
+
+def lr_at(step: int, s: Schedule) -> float:
+    """Linear warm-up over ``s.warmup`` steps, then cosine from ``s.lr`` down to 1e-5."""
     if step < s.warmup:
         return s.lr * (step + 1) / s.warmup
     t = (step - s.warmup) / max(1, s.steps - s.warmup)
@@ -88,7 +98,8 @@ def lr_at(step: int, s: TrainSettings) -> float:
 
 
 def save_checkpoint(path: Path, model: UniversalUNet, opt: torch.optim.Optimizer, step: int,
-                    rng: np.random.Generator, seconds: float, settings: TrainSettings) -> None:
+                    rng: np.random.Generator, seconds: float, settings: object) -> None:
+    """Atomically (tmp + rename); ``settings`` is a dataclass, recorded as its fields."""
     tmp = path.with_suffix(".pt.part")
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
                 "rng": json.dumps(rng.bit_generator.state), "train_seconds": seconds,
