@@ -241,3 +241,13 @@ def test_residual_transfer_keeps_burned_in_markers() -> None:
     low = resize(img, working_shape(img.shape, 128))
     kept = transfer(img, low, _network_that_erases_the_marker(low), RESIDUAL)
     assert float(kept[marker].mean()) > 0.95
+
+
+def test_enlargement_and_transfer_are_c_ordered() -> None:
+    """Catches the enlargement returning Fortran-ordered arrays (numpy orders ``rows[:, idx]``
+    that way): every full-resolution pass after it then ran across cache lines, and the
+    2048x2048 harmonize took 0.31 s instead of 0.16 s (benchmarks/bench_universal_speed.py)."""
+    img = _image((300, 257))
+    assert resize(img, (900, 771)).flags["C_CONTIGUOUS"]
+    low = resize(img, working_shape(img.shape, 64))
+    assert transfer(img, low, low * 0.9 + 0.05, RESIDUAL).flags["C_CONTIGUOUS"]
