@@ -76,7 +76,7 @@ def estimate_universal(args: argparse.Namespace, base: Path, ref_images: Path,
     from training.universal.data import make_pair
     from training.universal.export import load_weights
     from training.universal.finetune import FitSettings, image_stats
-    from training.universal.train import pair_loss
+    from training.universal.train import train_step
     from xray_harmonizer.imaging.transfer import resize, working_shape
 
     torch.set_num_threads(1)
@@ -100,10 +100,7 @@ def estimate_universal(args: argparse.Namespace, base: Path, ref_images: Path,
     opt = torch.optim.Adam(model.parameters(), lr=1e-5)
     t2, n = time.perf_counter(), 0
     while n < 3 or (time.perf_counter() - t2 < budget_s * 2 / 3 and n < steps):
-        loss, _, _ = pair_loss(model, make_pair(images[n % len(images)], rng, working, 0.0), s.ssim_weight)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        train_step(model, opt, make_pair(images[n % len(images)], rng, working, 0.0), s.ssim_weight)
         n += 1
     per_step = (time.perf_counter() - t2) / n
     n_files = min(len(plan["train"]), s.site_images) + min(len(list_images(ref_images)), 200)

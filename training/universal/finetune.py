@@ -45,7 +45,7 @@ from training.sitesim.random_chain import random_chain
 from training.universal.data import (make_pair, random_training_chain, shrink_noise_sd,
                                      with_noise_sd)
 from training.universal.export import load_weights, write_package
-from training.universal.train import lr_at, pair_loss, save_checkpoint
+from training.universal.train import lr_at, save_checkpoint, train_step
 from xray_harmonizer.imaging.transfer import resize, working_shape
 
 log = logging.getLogger("training.universal.finetune")
@@ -202,11 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, s)
             pair = make_pair(refs[int(rng.integers(len(refs)))], rng, working, s.identity_share, draw)
-            loss, l1, ssim = pair_loss(model, pair, s.ssim_weight)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            l1, ssim = train_step(model, opt, pair, s.ssim_weight)
             step += 1
             events.step(step, s.steps, {"L1": l1, "1-SSIM": 1.0 - ssim}, time.time() - t0)
             if preview is not None and args.preview_every and step % args.preview_every == 0:

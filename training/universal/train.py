@@ -89,6 +89,17 @@ class Schedule(Protocol):
     warmup: int
 
 
+def train_step(model: UniversalUNet, opt: torch.optim.Optimizer, pair: Pair,
+               ssim_weight: float) -> tuple[float, float]:
+    """One optimiser step on one pair (gradient norm clipped at 1); returns (L1, SSIM)."""
+    loss, l1, s = pair_loss(model, pair, ssim_weight)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return l1, s
+
+
 def lr_at(step: int, s: Schedule) -> float:
     """Linear warm-up over ``s.warmup`` steps, then cosine from ``s.lr`` down to 1e-5."""
     if step < s.warmup:
@@ -155,11 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             g["lr"] = lr_at(step, settings)
         pair = make_pair(images[int(rng.integers(len(images)))], rng, settings.working_size,
                          settings.identity_share)
-        loss, l1, s = pair_loss(model, pair, settings.ssim_weight)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        l1, s = train_step(model, opt, pair, settings.ssim_weight)
         step += 1
         run_l1.append(l1)
         run_ssim.append(s)
