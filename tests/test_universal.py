@@ -105,3 +105,17 @@ def test_chain_noise_is_scaled_to_what_the_working_size_sees():
     lo, hi = SHRINK_NOISE_SD * 256 / NATIVE_LONG_SIDE[1], SHRINK_NOISE_SD * 256 / NATIVE_LONG_SIDE[0]
     assert lo - 1e-9 <= min(factors) and max(factors) <= hi + 1e-9
     assert max(factors) / min(factors) > 3  # the draw spans the range, not one size
+
+
+def test_shrink_noise_constant_is_what_the_apps_resize_does():
+    """Catches SHRINK_NOISE_SD drifting from what ``imaging.transfer.resize`` really leaves of a
+    white noise when it shrinks by f (the training noise is scaled by it; too high and the
+    network learns to blur, as the first package did)."""
+    from training.universal.data import SHRINK_NOISE_SD
+    from xray_harmonizer.imaging.transfer import resize
+
+    rng = np.random.default_rng(0)
+    for f in (2, 4, 8):
+        noise = rng.normal(0, 1, (128 * f, 128 * f)).astype(np.float32)
+        kept = float(resize(noise, (128, 128)).std()) * f
+        assert abs(kept - SHRINK_NOISE_SD) < 0.03, (f, kept)

@@ -72,12 +72,11 @@ class TransferConfig:
         bilinearly. The working-resolution band of the result is then the network's output
         itself and only the finer band comes from the input. For networks trained against
         pixel-aligned truth (the ``universal`` kind, whose output *is* an image): with a
-        perfect 256 px network on 80 validation images the local map alone could not undo a
-        chain's multi-scale enhancement and unsharp masking at rib scale (specificity 0.68 /
-        0.75 / 0.90 on random_eval_2 / random_eval_3 / site_severe, SSIM to truth 0.805 /
-        0.898 / 0.862), with the residual 0.93 / 0.93 / 0.93 (truth 0.93), SSIM 0.888 / 0.931 /
-        0.929. GAN outputs carry texture in that band (CycleGAN site_mono1_dr on its own site:
-        specificity 0.93 -> 0.62, SSIM 0.846 -> 0.778), so they keep the map only. A package
+        perfect network the local map alone cannot undo a chain's multi-scale enhancement and
+        unsharp masking at rib scale; ``benchmarks/protocol.py --oracle 128 256`` on the
+        random evaluation chains: specificity 0.78 / 0.67 / 0.73 with the map alone at 128 px,
+        0.94 / 0.94 / 0.90 with the residual (256 px: 0.86 / 0.76 / 0.78 and 0.98 each; truth
+        0.98). GAN outputs carry texture in that band, so they keep the map only. A package
         asks for it with ``input.transfer: "affine+residual"``. Costs nothing at full
         resolution: the residual is folded into ``b``.
     """
@@ -290,7 +289,7 @@ class _Bilinear:
         rows = low[self.r0[start:stop]] * (1.0 - wr) + low[self.r1[start:stop]] * wr
         # np.take, not rows[:, idx]: numpy returns that fancy index Fortran-ordered, and every
         # full-resolution pass after it (the gate, a * x + b, the clip) then ran across the
-        # cache lines: 2048x2048 harmonize 0.34 -> see benchmarks/bench_universal_speed.py.
+        # cache lines (benchmarks/bench_universal_speed.py: 2048x2048 0.31 -> 0.16 s).
         out = np.take(rows, self.c0, axis=1)
         out *= self.wc0
         out += np.take(rows, self.c1, axis=1) * self.wc

@@ -1,0 +1,74 @@
+"""Compare universal training runs on the *validation* split (for choosing a run, not for reporting).
+
+    OMP_NUM_THREADS=1 python benchmarks/universal_checkpoints.py runs/universal-v5/checkpoint.pt
+
+The checkpoint's network (torch, at its working size) on 60 validation-split images per site (the
+four shipped profiles and the three evaluation chains), carried to full resolution by the
+transfer with and without its residual; prints AUC / specificity at the reference operating
+point / SSIM(output, truth) per site. The table in ``training/universal/README.md`` comes from it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+CHAINS = REPO / "training" / "sitesim" / "eval_chains"
+SITES = ["site_mild", "site_moderate", "site_mono1_dr", "site_severe",
+         *(str(CHAINS / f"random_eval_{k}.json") for k in (1, 2, 3))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, simulated_site
+    from training.universal.model import UNetConfig, UniversalUNet
+    from training.universal.data import pad_to
+    from xray_harmonizer.classifier import ClassifierModel
+    from xray_harmonizer.imaging.transfer import TransferConfig, resize, transfer, working_shape
+    from xray_harmonizer.metrics.roc import operating_point, roc_auc
+    from xray_harmonizer.metrics.ssim import ssim
+
+    argv = sys.argv[1:] if argv is None else argv
+    torch.set_num_threads(1)
+    state = torch.load(argv[0], map_location="cpu", weights_only=True)
+    unet = state["unet"]
+    model = UniversalUNet(UNetConfig(tuple(unet["widths"]), unet["knots"], unet.get("cdf_levels", 0)))
+    model.load_state_dict(state["model"])
+    model.eval()
+    size = int(state["settings"]["working_size"])
+
+    def network(x: np.ndarray) -> np.ndarray:
+        h, w = x.shape
+        with torch.no_grad():
+            out = model(torch.from_numpy(pad_to(x, model.multiple))[None, None])
+        return np.clip(out[0, 0, :h, :w].numpy(), 0, 1)
+
+    classifier = ClassifierModel(DEFAULT_CLASSIFIER)
+    print(f"step {state['step']}, working size {size}")
+    for profile in SITES:
+        site = simulated_site(profile, DEFAULT_REFERENCE, Path(DEFAULT_CLASSIFIER) / "splits.json", 0, 60, "val")
+        rows = {"original": site.images, "map": [], "residual": []}
+        for im in site.images:
+            low = resize(im, working_shape(im.shape, size))
+            out = network(low)
+            rows["map"].append(transfer(im, low, out))
+            rows["residual"].append(transfer(im, low, out, TransferConfig(residual=True)))
+        cells = []
+        for name, outs in rows.items():
+            scores = classifier.predict_batch(outs)
+            auc = roc_auc(site.labels, scores, n_bootstrap=0, seed=0).auc
+            _, spec = operating_point(site.labels, scores, classifier.threshold)
+            s = np.mean([ssim(o, t) for o, t in zip(outs, site.truth)])
+            cells.append(f"{name} {auc:.3f}/{spec:.2f}/{s:.3f}")
+        print(f"{Path(profile).stem:14s}", " | ".join(cells), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
