@@ -97,3 +97,25 @@ def test_pooled_w1_is_zero_for_the_reference_itself_and_sees_a_site_shift() -> N
     assert pooled_w1(images, profile) < 1e-3
     shifted = [np.clip(im + np.float32(0.1) * body, 0, 1).astype(np.float32) for im in images]
     assert pooled_w1(shifted, profile) == pytest.approx(0.1, abs=0.02)
+
+
+def test_clipped_detail_bound_flattens_only_what_the_chain_clipped_solid() -> None:
+    """Catches the bound touching the truth where the site image kept information (it would
+    understate what a generalizer can reach: half-clipped areas still carry the anatomy through
+    their unclipped pixels, and counting them put the "bound" below a real package) or keeping
+    the truth's detail where the chain drove every pixel to an end (it would overstate it)."""
+    import numpy as np
+    from scipy.ndimage import gaussian_filter
+
+    from benchmarks.protocol import clipped_detail_bound
+
+    rng = np.random.default_rng(1)
+    truth = np.clip(0.5 + 0.1 * rng.standard_normal((512, 400)), 0, 1).astype(np.float32)
+    site = np.clip(truth * 0.9, 0, 1)
+    site[:200] = 1.0  # the chain clipped the top to white
+    site[300:, :] = np.where(rng.random((212, 400)) < 0.6, 1.0, site[300:, :])  # mostly clipped
+    out = clipped_detail_bound(site, truth)
+    np.testing.assert_array_equal(out[240:], truth[240:])
+    top = out[20:180, 20:380]
+    assert np.std(top - gaussian_filter(top, 2)) < 0.1 * np.std(truth - gaussian_filter(truth, 2))
+    assert abs(float(top.mean()) - float(truth[20:180].mean())) < 0.01

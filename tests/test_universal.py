@@ -119,3 +119,46 @@ def test_shrink_noise_constant_is_what_the_apps_resize_does():
         noise = rng.normal(0, 1, (128 * f, 128 * f)).astype(np.float32)
         kept = float(resize(noise, (128, 128)).std()) * f
         assert abs(kept - SHRINK_NOISE_SD) < 0.04, (f, kept)  # 0.63 at f = 2, 0.66 from f = 4
+
+
+def test_oversampled_pairs_match_what_the_app_feeds_the_network():
+    """Catches training pairs whose chain ran at the working size while the app (and the
+    protocol) run the chain at the image's own size and shrink afterwards: clipping of
+    overshoots and the log response of a noisy exposure do not commute with the shrink, and
+    the network met inputs it was not trained on. With ``oversample`` the chain runs at the
+    image's size and the pair's input matches the app's shrink of it; also catches an
+    oversampled target that is not the truth at the working size."""
+    from dataclasses import replace
+
+    from scipy.ndimage import gaussian_filter
+
+    from training.sitesim import apply_site, load_site_profile
+    from training.universal.data import with_noise_sd
+    from xray_harmonizer.imaging.transfer import resize, working_shape
+
+    yy, xx = np.mgrid[0:384, 0:512]
+    img = np.clip(0.35 + 0.35 * np.sin(xx / 9.0) * np.sin(yy / 13.0) + 0.25 * (yy / 384), 0, 1)
+    img = img.astype(np.float32)
+    # A clipping, sharpening chain without per-image random geometry (no collimation, text).
+    chain = replace(load_site_profile("site_severe"), usm_amount=1.0, brightness=0.1, contrast=1.3,
+                    collimation=(0.0, 0.0), text_labels=0, exposure_jitter=0.0, heel=0.0,
+                    grid_amplitude=0.0)
+    app = resize(apply_site(img, chain, 0), working_shape(img.shape, 128))
+
+    def draw(_rng: np.random.Generator, long: int):
+        return with_noise_sd(chain, min(1.0, long / 512))
+
+    def error(oversample: int) -> float:
+        errs = []
+        for seed in range(4):
+            p = make_pair(img, np.random.default_rng(seed), 128, 0.0, draw, oversample)
+            assert p.shifted.shape == p.target.shape == app.shape
+            ref_truth = resize(img, app.shape)
+            flipped = not np.allclose(p.target, ref_truth, atol=1e-6)
+            assert np.allclose(p.target[:, ::-1] if flipped else p.target, ref_truth, atol=1e-6)
+            x = p.shifted[:, ::-1] if flipped else p.shifted
+            errs.append(np.abs(gaussian_filter(x - app, 1.5)).mean())
+        return float(np.mean(errs))
+
+    at_working, native = error(1), error(4)
+    assert native < 0.5 * at_working, (native, at_working)

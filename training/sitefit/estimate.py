@@ -87,7 +87,9 @@ def estimate_universal(args: argparse.Namespace, base: Path, ref_images: Path,
     s = FitSettings(working_size=working)
     t0 = time.perf_counter()
     files = list_images(ref_images)[:4] + [Path(p) for p in plan["train"][:4]]
-    images = [resize(im, working_shape(im.shape, working)) for im in map(read_image, files)]
+    # As the fit loads them: reference images at the pairs' size, probes at the working size.
+    big = [resize(im, working_shape(im.shape, working * s.oversample)) for im in map(read_image, files)]
+    images = [resize(im, working_shape(im.shape, working)) for im in big]
     load_per_image = (time.perf_counter() - t0) / len(files)
     rng = np.random.default_rng(0)
     t1, n_candidates = time.perf_counter(), 0
@@ -100,7 +102,8 @@ def estimate_universal(args: argparse.Namespace, base: Path, ref_images: Path,
     opt = torch.optim.Adam(model.parameters(), lr=1e-5)
     t2, n = time.perf_counter(), 0
     while n < 3 or (time.perf_counter() - t2 < budget_s * 2 / 3 and n < steps):
-        train_step(model, opt, make_pair(images[n % len(images)], rng, working, 0.0), s.ssim_weight)
+        train_step(model, opt, make_pair(big[n % len(big)], rng, working, 0.0, oversample=s.oversample),
+                   s.ssim_weight)
         n += 1
     per_step = (time.perf_counter() - t2) / n
     n_files = min(len(plan["train"]), s.site_images) + min(len(list_images(ref_images)), 200)

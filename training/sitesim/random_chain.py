@@ -41,7 +41,7 @@ from .profile import SiteProfile, available_profiles, load_site_profile
 
 TRAIN_STREAM = 0x7261494E  # "raIN"
 EVAL_STREAM = 0x6576414C  # "evAL"
-EVAL_SEEDS = (1, 2, 3)
+EVAL_SEEDS = tuple(range(1, 11))
 EVAL_DIR = Path(__file__).resolve().parent / "eval_chains"
 
 # name -> (low, high, log-uniform?)

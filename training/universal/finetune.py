@@ -69,6 +69,7 @@ class FitSettings:
     ssim_weight: float = 0.5
     seed: int = 0
     working_size: int = 256  # the base package's
+    oversample: int = 2  # pairs as in training (training.universal.data.make_pair)
 
 
 def image_stats(image: np.ndarray) -> np.ndarray:
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     working = int(base["input"]["working_size"])
     s = FitSettings(steps=args.steps, candidates=args.candidates, seed=args.seed, working_size=working)
     site, sizes = _load(args.site, working, s.site_images)
-    refs, _ = _load(args.reference, working, args.reference_images)
+    refs, _ = _load(args.reference, working * s.oversample, args.reference_images)
     noise_sd = shrink_noise_sd(float(np.median(sizes)), working)
     chains_file = run_dir / "chains.json"
     if args.resume and chains_file.is_file():
@@ -164,15 +165,19 @@ def main(argv: list[str] | None = None) -> int:
         kept = [(profile_from_dict(c["chain"]), float(c["distance"])) for c in saved["chains"]]
     else:
         t0 = time.time()
-        kept = search_chains(site, refs[:: max(1, len(refs) // s.probe_images)][:s.probe_images],
-                             noise_sd, s)
+        probes = [resize(r, working_shape(r.shape, working))
+                  for r in refs[:: max(1, len(refs) // s.probe_images)][:s.probe_images]]
+        kept = search_chains(site, probes, noise_sd, s)
         tmp = chains_file.with_suffix(".part")
         tmp.write_text(json.dumps({"noise_sd": noise_sd, "chains": [
             {"chain": c.to_dict(), "distance": d} for c, d in kept]}, indent=1) + "\n", encoding="utf-8")
         tmp.replace(chains_file)
         log.info("chain search: %d candidates in %.0f s; kept distances %s", s.candidates,
                  time.time() - t0, " ".join(f"{d:.2f}" for _, d in kept))
-    site_chains = [with_noise_sd(c, noise_sd) for c, _ in kept]
+    # The pairs' chains run at ``oversample`` x the working size; their noise is the site's as
+    # that size sees it (the shrink to the working size then averages it as in use).
+    pair_noise_sd = shrink_noise_sd(float(np.median(sizes)), working * s.oversample)
+    site_chains = [with_noise_sd(c, pair_noise_sd) for c, _ in kept]
     rng = np.random.default_rng([FIT_STREAM, s.seed, 1])
 
     def draw(r: np.random.Generator, long: int) -> SiteProfile:
@@ -201,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         while step < s.steps:
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, s)
-            pair = make_pair(refs[int(rng.integers(len(refs)))], rng, working, s.identity_share, draw)
+            pair = make_pair(refs[int(rng.integers(len(refs)))], rng, working, s.identity_share, draw,
+                             s.oversample)
             l1, ssim = train_step(model, opt, pair, s.ssim_weight)
             step += 1
             events.step(step, s.steps, {"L1": l1, "1-SSIM": 1.0 - ssim}, time.time() - t0)

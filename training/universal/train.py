@@ -46,6 +46,7 @@ class TrainSettings:
     identity_share: float = 0.1
     ssim_weight: float = 0.5
     seed: int = 0
+    oversample: int = 2  # the chain runs at this multiple of the working size (see make_pair)
 
 
 def _gauss_window(sigma: float = 1.5, size: int = 11) -> torch.Tensor:
@@ -129,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--working-size", type=int, default=TrainSettings.working_size)
     ap.add_argument("--widths", type=int, nargs="+", default=list(UNetConfig.widths))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--oversample", type=int, default=TrainSettings.oversample,
+                    help="run the chains at this multiple of the working size, then shrink")
     ap.add_argument("--limit", type=int, default=None, help="use only N training images (tests)")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--eval-images", type=int, default=24)
@@ -138,12 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
-    settings = TrainSettings(steps=args.steps, lr=args.lr, working_size=args.working_size, seed=args.seed)
+    settings = TrainSettings(steps=args.steps, lr=args.lr, working_size=args.working_size, seed=args.seed,
+                             oversample=args.oversample)
     files = split_files(args.reference, args.splits, "train")[:args.limit]
     val_files = split_files(args.reference, args.splits, "val")[:args.eval_images]
     images, val_images = load_images(files), load_images(val_files)
     val_rng = np.random.default_rng([TRAIN_STREAM, args.seed, 1])  # not the training stream
-    val_pairs = [make_pair(im, val_rng, settings.working_size, 0.0) for im in val_images]
+    val_pairs = [make_pair(im, val_rng, settings.working_size, 0.0, oversample=settings.oversample)
+                 for im in val_images]
     model = UniversalUNet(UNetConfig(tuple(args.widths)))
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     rng = training_rng(args.seed)
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, settings)
         pair = make_pair(images[int(rng.integers(len(images)))], rng, settings.working_size,
-                         settings.identity_share)
+                         settings.identity_share, oversample=settings.oversample)
         l1, s = train_step(model, opt, pair, settings.ssim_weight)
         step += 1
         run_l1.append(l1)
