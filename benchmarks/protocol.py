@@ -140,9 +140,9 @@ def clipped_detail_bound(image: np.ndarray, truth: np.ndarray) -> np.ndarray:
     image's white or black end, nothing of the anatomy's detail is left to restore; there this
     image keeps only the truth's local mean (a Gaussian of ~16 px at 512 px), which no
     generalizer knows either, so the bound is optimistic. Partly clipped areas are left alone:
-    their unclipped pixels still carry the anatomy, dithered by the noise (counting every area
-    where half the pixels are clipped took random_eval_5's specificity to 0.04, below what the
-    universal package reaches there, so that was no bound). A row far below the perfect-network
+    their unclipped pixels still carry the anatomy, dithered by the noise (a first version that
+    flattened every area where half the pixels were clipped fell below what the universal
+    package itself reached on one chain, so that was no bound). A row far below the perfect-network
     oracle says the chain destroyed what the classifier needs; a row near it says a generalizer
     that misses there misses by itself.
     """

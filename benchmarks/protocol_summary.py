@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -15,9 +16,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def _site_dirs(results: Path) -> list[Path]:
     """Simulated shipped profiles first, then random chains, then real folders."""
-    def key(d: Path) -> tuple[int, str]:
+    def key(d: Path) -> tuple[int, list[str | int]]:
+        # Numbers compare as numbers: random_eval_10 after random_eval_9, not after _1.
+        natural: list[str | int] = [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", d.name)]
         return (0 if d.name.startswith("protocol-site_") else 1 if d.name.startswith("protocol-random_") else 2,
-                d.name)
+                natural)
     return sorted((d for d in results.glob("protocol-*") if (d / "results.json").is_file()), key=key)
 
 

@@ -32,3 +32,14 @@ def test_specificity_table_per_method_and_site_with_merged_runs(tmp_path):
     assert "| Histogram matching | 0.71 | – |" in spec
     assert "| Universal | 0.88 | 0.90 |" in spec
     assert "nih" not in md
+
+
+def test_sites_numbered_past_nine_keep_their_order(tmp_path):
+    """Catches random_eval_10 sorted between random_eval_1 and random_eval_2 (a string sort),
+    which put the columns of the summary out of order once there were ten evaluation chains."""
+    truth = {"row": "truth (upper bound)", "auc": 0.991, "specificity": 0.98, "ssim_to_truth": {"mean": 1.0}}
+    for k in (10, 2, 1):
+        _write(tmp_path, f"protocol-random_eval_{k}", f"random_eval_{k}", [truth])
+    _write(tmp_path, "protocol-site_b", "site_b", [truth])
+    md = matrix_summary(tmp_path)
+    assert "| method | site_b | random_eval_1 | random_eval_2 | random_eval_10 |" in md

@@ -115,17 +115,18 @@ def make_pair(image: np.ndarray, rng: np.random.Generator, working_size: int,
     The chain runs at ``oversample`` times the working size and the result is shrunk with the
     app's resize, as the app shrinks a site's full-resolution image: a chain's nonlinear steps
     (the log detector response of a noisy exposure, tone curves, clipping of unsharp-masking
-    overshoots at the window's ends) do not commute with the shrink, and a network trained on
-    chains run at its own size met inputs in use it had not seen (random_eval_2, 21-35 % of
-    its pixels clipped white: specificity 0.00 on chains as the protocol makes them, 0.12 on
-    the same chains run at the working size).
+    overshoots at the window's ends) do not commute with the shrink: a network trained on
+    chains run at its own size met inputs in use it had not seen (0.005-0.014 mean absolute
+    difference at 128 px between the two on the evaluation chains after a 1.5 px smoothing,
+    ``benchmarks/universal_diagnostics.py``).
     """
     identity = bool(rng.random() < identity_share)
     flip = bool(rng.random() < 0.5)
     # The chain's lengths scale with the image; its pixel noise is drawn for the size it runs
     # at (``draw_chain`` gets that size), and the shrink to the working size then averages it
-    # as in use. Oversampling 2 costs ~0.02 s a pair; the protocol's 512 px (the bundled
-    # reference's size) would cost ~0.45 s (the 20-80 px dynamic-range compression blur).
+    # as in use. Oversampling 2 made a training step 0.12 s instead of 0.09 s (the v5 / v7 logs
+    # in training/universal/logs); the protocol's 512 px would cost ~0.45 s a pair (the 20-80 px
+    # dynamic-range compression blur).
     small = working_shape(image.shape, working_size)
     target = resize(image, small)
     if identity:
