@@ -129,3 +129,19 @@ def test_fitted_to_reads_universal_and_site_fit_manifests(extra, expected):
     package fitted to one site by the fast path claiming "no site of its own"."""
     manifest = {"kind": "generalizer", "generalizer_kind": "cyclegan", "training": {}, **extra}
     assert expected in manifest_evidence(manifest).summary()
+
+
+def test_evidence_lists_bundled_profiles_first_and_chains_in_numeric_order():
+    """Catches the evidence panel listing random_eval_10 between random_eval_1 and _2 and the
+    evaluation chains before the bundled profiles (a string sort of the manifest keys), and an
+    SSIM that does not say it is measured against the input (not the truth)."""
+    manifest = json.loads((bundled_models_dir() / "unit-kermany-multisite-quick"
+                           / "manifest.json").read_text())
+    evaluation = manifest["evaluation"]
+    section = next(v for k, v in evaluation.items() if k.startswith("protocol_site_"))
+    for k in (10, 2, 1):
+        evaluation[f"protocol_random_eval_{k}"] = {**section, "site": f"random_eval_{k}"}
+    names = [s.site for s in manifest_evidence(manifest).sites]
+    shipped = [n for n in names if n.startswith("site_")]
+    assert names == shipped + ["random_eval_1", "random_eval_2", "random_eval_10"]
+    assert "SSIM to its input" in manifest_evidence(manifest).summary()

@@ -18,6 +18,7 @@ matching has no manifest; its figures are read from the protocol results when th
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ class Evidence:
         """Several short lines for a tooltip or the analysis panel."""
         lines = [f"Fitted to: {self.fitted_to}"]
         for s in self.sites:
-            ssim = f", SSIM {s.ssim:.2f}" if s.ssim is not None else ""
+            ssim = f", SSIM to its input {s.ssim:.2f}" if s.ssim is not None else ""
             lines.append(f"{s.site}: AUC {s.auc:.3f} (truth {s.truth_auc:.3f}), "
                          f"specificity {s.specificity:.2f}{ssim}")
         if not self.sites:
@@ -110,9 +111,17 @@ def _fitted_to(manifest: dict[str, Any]) -> str:
     return "not recorded in its manifest"
 
 
+def _site_order(key: str) -> tuple[int, list[str | int]]:
+    """The bundled profiles (``site_*``) first, then the evaluation chains in numeric order
+    (random_eval_2 before random_eval_10), then anything else."""
+    site = key.removeprefix("protocol_")
+    natural: list[str | int] = [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", site)]
+    return (0 if site.startswith("site_") else 1, natural)
+
+
 def _sites(evaluation: dict[str, Any]) -> tuple[SiteFigures, ...]:
     out = []
-    for key, section in sorted(evaluation.items()):
+    for key, section in sorted(evaluation.items(), key=lambda item: _site_order(item[0])):
         if not key.startswith("protocol_"):
             continue
         mine, truth = section.get("this_generalizer") or {}, section.get("truth") or {}
