@@ -19,6 +19,9 @@ profiles and the evaluation chains ``training/sitesim/eval_chains/random_eval_*.
 4. **What the classifier reads as pneumonia** (normals only, one chain, a perfect network at
    the working size + the residual transfer): its specificity when that perfect output is
    blurred, shifted or re-gamma'd, i.e. which errors of a network cost the operating point.
+5. **Which scales of the package's output cost it** (normals only, the chains where its
+   specificity collapses): the network output with its coarse band (a Gaussian of 2 or 6
+   working px) or its detail (the rest) replaced by the truth's, through the residual transfer.
 
 Rows use validation-split images only (the protocol's test split stays for the reported table).
 """
@@ -45,6 +48,8 @@ SHIPPED = ("site_mild", "site_moderate", "site_mono1_dr", "site_severe")
 BANDS = ((0.0, 0.7), (0.7, 1.5), (1.5, 3.0), (3.0, 6.0))
 WORKING = 128
 SENSITIVITY_CHAIN = "random_eval_3"
+SWAP_CHAINS = ("random_eval_2", "random_eval_3", "random_eval_8", "random_eval_10")
+SPLITS = (2.0, 6.0)
 
 
 def clipped_share(image: np.ndarray, solid: bool) -> float:
@@ -134,10 +139,35 @@ def main(argv: list[str] | None = None) -> int:
                    for label, outs in outputs.items()}
     print(sensitivity, flush=True)
 
+    swaps: dict[str, dict[str, float]] = {}
+    for chain in SWAP_CHAINS:
+        site = simulated_site(str(CHAINS / f"{chain}.json"), DEFAULT_REFERENCE, splits, 0,
+                              4 * args.images, "val")
+        normals = [k for k, y in enumerate(site.labels) if y == 0][:args.images]
+        outs = {}
+        for k in normals:
+            im = site.images[k]
+            low = resize(im, working_shape(im.shape, WORKING))
+            low_truth = resize(site.truth[k], low.shape)
+            out = net.run_network(low)
+            variants = {"package": out, "perfect network": low_truth}
+            for split in SPLITS:
+                variants[f"truth's coarse band (> {split:g} px), package's detail"] = (
+                    out - gaussian_filter(out, split) + gaussian_filter(low_truth, split))
+                variants[f"package's coarse band (> {split:g} px), truth's detail"] = (
+                    gaussian_filter(out, split) + low_truth - gaussian_filter(low_truth, split))
+            for label, v in variants.items():
+                outs.setdefault(label, []).append(
+                    transfer(im, low, np.clip(v, 0, 1).astype(np.float32), TransferConfig(residual=True)))
+        swaps[chain] = {label: round(float(np.mean(classifier.predict_batch(o) < classifier.threshold)), 2)
+                        for label, o in outs.items()}
+        print(chain, swaps[chain], flush=True)
+
     result = {"command": "python benchmarks/universal_diagnostics.py " + " ".join(sys.argv[1:] if argv is None else argv),
               "machine": cpu_model(), "package": args.package.name, "package_hash": net.model_hash,
               "working_size": WORKING, "bands_px": BANDS, "sites": rows,
-              "sensitivity": {"chain": SENSITIVITY_CHAIN, "normals": len(normals), "specificity": sensitivity},
+              "sensitivity": {"chain": SENSITIVITY_CHAIN, "normals": args.images, "specificity": sensitivity},
+              "scale_swaps": {"normals": args.images, "specificity": swaps},
               "seconds": round(time.time() - t0, 1)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "universal_diagnostics.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
@@ -151,10 +181,15 @@ def main(argv: list[str] | None = None) -> int:
                      f"{r['pair_mismatch']:.4f} | "
                      + " / ".join(f"{v:.2f}" for v in r["detail_output_over_truth"]) + " | "
                      + " / ".join(f"{v:.2f}" for v in r["detail_input_over_truth"]) + " |")
-    lines += ["", f"Specificity of the classifier on {len(normals)} normals of {SENSITIVITY_CHAIN} "
+    lines += ["", f"Specificity of the classifier on {args.images} normals of {SENSITIVITY_CHAIN} "
               "(validation split) when a perfect 128 px network's output is edited, residual transfer:", "",
               "| output | specificity |", "|---|---|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in sensitivity.items()]
+    labels = list(next(iter(swaps.values())))
+    lines += ["", f"Specificity on {args.images} normals per chain (validation split) when the package's "
+              "128 px output has one band replaced by the truth's, residual transfer:", "",
+              "| output | " + " | ".join(swaps) + " |", "|---|" + "---|" * len(swaps)]
+    lines += [f"| {label} | " + " | ".join(f"{swaps[c][label]:.2f}" for c in swaps) + " |" for label in labels]
     (args.out / "universal_diagnostics.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0
 
