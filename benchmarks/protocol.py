@@ -148,11 +148,20 @@ def clipped_detail_bound(image: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """
     from scipy.ndimage import gaussian_filter
 
-    scale = max(image.shape) / 512.0
+    flat = gaussian_filter(truth.astype(np.float32), 16.0 * max(image.shape) / 512.0)
+    return np.where(clipped_area(image, SOLID_CLIP), flat, truth).astype(np.float32)
+
+
+SOLID_CLIP = 0.98  # share of a neighbourhood at an end above which nothing of it is left
+
+
+def clipped_area(image: np.ndarray, share: float) -> np.ndarray:
+    """Where more than ``share`` of a neighbourhood (Gaussian, ~2 px at 512 px, so that stray
+    noise pixels do not count) sits at the image's white or black end."""
+    from scipy.ndimage import gaussian_filter
+
     ends = ((image >= 1.0 - 1e-3) | (image <= 1e-3)).astype(np.float32)
-    clipped = gaussian_filter(ends, 2.0 * scale) > 0.98
-    flat = gaussian_filter(truth.astype(np.float32), 16.0 * scale)
-    return np.where(clipped, flat, truth).astype(np.float32)
+    return gaussian_filter(ends, 2.0 * max(image.shape) / 512.0) > share
 
 
 def pooled_w1(outputs: list[np.ndarray], profile) -> float:

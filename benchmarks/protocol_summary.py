@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
+import sys
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script from a clean checkout
+    sys.path.insert(0, str(REPO))
+
+from xray_harmonizer.generalizers.evidence import site_order  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -17,10 +23,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def _site_dirs(results: Path) -> list[Path]:
     """Simulated shipped profiles first, then random chains, then real folders."""
     def key(d: Path) -> tuple[int, list[str | int]]:
-        # Numbers compare as numbers: random_eval_10 after random_eval_9, not after _1.
-        natural: list[str | int] = [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", d.name)]
-        return (0 if d.name.startswith("protocol-site_") else 1 if d.name.startswith("protocol-random_") else 2,
-                natural)
+        return site_order(d.name.removeprefix("protocol-"))
     return sorted((d for d in results.glob("protocol-*") if (d / "results.json").is_file()), key=key)
 
 

@@ -52,15 +52,6 @@ SWAP_CHAINS = ("random_eval_2", "random_eval_3", "random_eval_8", "random_eval_1
 SPLITS = (2.0, 6.0)
 
 
-def clipped_share(image: np.ndarray, solid: bool) -> float:
-    """Share of ``image`` where most (``solid``: almost all) pixels of a ~2 px neighbourhood
-    (at 512 px) sit at the white or black end. Only the solid part is information-free (the
-    protocol's ``bound:`` row); in the rest the unclipped pixels still carry the anatomy."""
-    scale = max(image.shape) / 512.0
-    ends = ((image >= 1.0 - 1e-3) | (image <= 1e-3)).astype(np.float32)
-    return float((gaussian_filter(ends, 2.0 * scale) > (0.98 if solid else 0.5)).mean())
-
-
 def band_sd(x: np.ndarray, lo: float, hi: float) -> float:
     """SD of the difference-of-Gaussians band ``lo``-``hi`` px over the central field."""
     x = x.astype(np.float64)
@@ -77,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = ap.parse_args(argv)
 
-    from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, simulated_site
+    from benchmarks.protocol import (DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, SOLID_CLIP, clipped_area,
+                                     simulated_site)
     from training.sitesim import apply_site, load_site_profile
     from training.universal.data import shrink_noise_sd, with_noise_sd
     from xray_harmonizer.classifier import ClassifierModel
@@ -100,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         for i, (im, truth) in enumerate(zip(site.images, site.truth)):
             small = working_shape(im.shape, WORKING)
             low, low_truth = resize(im, small), resize(truth, small)
-            clip.append(clipped_share(im, solid=False))
-            solid.append(clipped_share(im, solid=True))
+            # Mostly clipped (the unclipped pixels still carry the anatomy) and solid (nothing left).
+            clip.append(float(clipped_area(im, 0.5).mean()))
+            solid.append(float(clipped_area(im, SOLID_CLIP).mean()))
             # Same seed at both sizes: the same per-image draws (exposure, collimation), noise of
             # the same SD once shrunk.
             native = resize(apply_site(truth, chain, i), small)

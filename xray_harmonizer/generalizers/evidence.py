@@ -111,17 +111,16 @@ def _fitted_to(manifest: dict[str, Any]) -> str:
     return "not recorded in its manifest"
 
 
-def _site_order(key: str) -> tuple[int, list[str | int]]:
-    """The bundled profiles (``site_*``) first, then the evaluation chains in numeric order
-    (random_eval_2 before random_eval_10), then anything else."""
-    site = key.removeprefix("protocol_")
+def site_order(site: str) -> tuple[int, list[str | int]]:
+    """Sort key for sites: the bundled profiles (``site_*``) first, then the evaluation chains
+    (``random_*``) in numeric order (random_eval_2 before random_eval_10), then anything else."""
     natural: list[str | int] = [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", site)]
-    return (0 if site.startswith("site_") else 1, natural)
+    return (0 if site.startswith("site_") else 1 if site.startswith("random_") else 2, natural)
 
 
 def _sites(evaluation: dict[str, Any]) -> tuple[SiteFigures, ...]:
     out = []
-    for key, section in sorted(evaluation.items(), key=lambda item: _site_order(item[0])):
+    for key, section in sorted(evaluation.items(), key=lambda item: site_order(item[0].removeprefix("protocol_"))):
         if not key.startswith("protocol_"):
             continue
         mine, truth = section.get("this_generalizer") or {}, section.get("truth") or {}
