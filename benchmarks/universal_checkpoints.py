@@ -1,11 +1,14 @@
 """Compare universal training runs on the *validation* split (for choosing a run, not for reporting).
 
-    OMP_NUM_THREADS=1 python benchmarks/universal_checkpoints.py runs/universal-v5/checkpoint.pt
+    OMP_NUM_THREADS=1 python benchmarks/universal_checkpoints.py runs/universal-v5/checkpoint.pt [--working-size N]
 
 The checkpoint's network (torch, at its working size) on 60 validation-split images per site (the
-four shipped profiles and the three evaluation chains), carried to full resolution by the
+four shipped profiles and the evaluation chains random_eval_1, 2, 3, 8 and 10, the four the
+bundled package misses among them), carried to full resolution by the
 transfer with and without its residual; prints AUC / specificity at the reference operating
-point / SSIM(output, truth) per site. The table in ``training/universal/README.md`` comes from it.
+point / SSIM(output, truth) per site. ``--working-size`` runs the network at another size than
+it was trained at (a fully convolutional network: what a larger working size gives before
+any training at it). The table in ``training/universal/README.md`` comes from it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ if str(REPO) not in sys.path:
 
 CHAINS = REPO / "training" / "sitesim" / "eval_chains"
 SITES = ["site_mild", "site_moderate", "site_mono1_dr", "site_severe",
-         *(str(CHAINS / f"random_eval_{k}.json") for k in (1, 2, 3))]
+         *(str(CHAINS / f"random_eval_{k}.json") for k in (1, 2, 3, 8, 10))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,14 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     from xray_harmonizer.metrics.roc import operating_point, roc_auc
     from xray_harmonizer.metrics.ssim import ssim
 
-    argv = sys.argv[1:] if argv is None else argv
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--working-size", type=int, default=None,
+                        help="run the network at this long side (default: the size it was trained at)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(1)
-    state = torch.load(argv[0], map_location="cpu", weights_only=True)
+    state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     unet = state["unet"]
     model = UniversalUNet(UNetConfig(tuple(unet["widths"]), unet["knots"], unet.get("cdf_levels", 0)))
     model.load_state_dict(state["model"])
     model.eval()
-    size = int(state["settings"]["working_size"])
+    size = args.working_size or int(state["settings"]["working_size"])
 
     def network(x: np.ndarray) -> np.ndarray:
         h, w = x.shape

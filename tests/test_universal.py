@@ -162,3 +162,57 @@ def test_oversampled_pairs_match_what_the_app_feeds_the_network():
 
     at_working, native = error(1), error(4)
     assert native < 0.5 * at_working, (native, at_working)
+
+
+def test_init_starts_from_a_packages_weights_at_another_working_size(tmp_path):
+    """Catches ``--init`` being ignored (a fresh identity network would be trained instead of
+    the package's), or the package's architecture not being taken over (--widths would then
+    build a network the weights do not fit)."""
+    from safetensors.torch import load_file
+
+    base, grown = tmp_path / "base", tmp_path / "grown"
+    common = ["--limit", "2", "--eval-images", "1", "--eval-every", "3", "--seed", "0"]
+    assert train_main(["-o", str(base), "--steps", "3", "--lr", "1e-2", "--working-size", "48",
+                       "--widths", "4", "8", "--run-dir", str(tmp_path / "r1"), *common]) == 0
+    assert train_main(["-o", str(grown), "--steps", "1", "--lr", "1e-9", "--working-size", "64",
+                       "--init", str(base), "--run-dir", str(tmp_path / "r2"), *common]) == 0
+    a, b = load_file(str(base / "weights.safetensors")), load_file(str(grown / "weights.safetensors"))
+    assert a.keys() == b.keys()
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-6
+    fresh = UniversalUNet(UNetConfig((4, 8))).state_dict()
+    assert max(float((a[k] - fresh[k]).abs().max()) for k in a) > 1e-3  # the base did train
+    manifest = json.loads((grown / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["input"]["working_size"] == 64
+
+
+def test_classifier_feature_loss_reads_blur_and_is_zero_on_the_truth(tmp_path):
+    """Catches a task term that does not see what the classifier reads as pneumonia (lost
+    detail): blurring the truth must cost more than a small intensity shift of the same mean
+    absolute size, the truth itself nothing; its gradient must reach the network's output;
+    and a package that is not a classifier (or whose weights are not hashed) is refused."""
+    import pytest
+
+    from training.universal.task_loss import ClassifierFeatureLoss
+    from xray_harmonizer.models.package import PackageError
+    from xray_harmonizer.resources import resources_dir
+
+    loss = ClassifierFeatureLoss(resources_dir() / "models" / "classifier-kermany-pneumonia")
+    truth = torch.from_numpy(_phantom(120, 140) * 0.8 + 0.1)[None, None]
+    blurred = torch.nn.functional.avg_pool2d(truth, 5, 1, 2, count_include_pad=False)
+    shifted = truth + (blurred - truth).abs().mean()
+    assert float(loss(truth, truth)) == 0.0
+    assert float(loss(blurred, truth)) > 1.5 * float(loss(shifted, truth))
+    out = blurred.clone().requires_grad_(True)
+    loss(out, truth).backward()
+    assert out.grad is not None and float(out.grad.abs().sum()) > 0
+    with pytest.raises(PackageError):
+        ClassifierFeatureLoss(resources_dir() / "models" / "universal-kermany")
+    import shutil
+
+    tampered = tmp_path / "classifier"
+    shutil.copytree(resources_dir() / "models" / "classifier-kermany-pneumonia", tampered)
+    with (tampered / "weights.safetensors").open("r+b") as f:
+        f.seek(-4, 2)
+        f.write(b"\x00\x01\x02\x03")
+    with pytest.raises(PackageError):
+        ClassifierFeatureLoss(tampered)

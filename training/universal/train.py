@@ -47,6 +47,7 @@ class TrainSettings:
     ssim_weight: float = 0.5
     seed: int = 0
     oversample: int = 2  # the chain runs at this multiple of the working size (see make_pair)
+    task_weight: float = 0.0  # weight of the classifier-feature term (training.universal.task_loss)
 
 
 def _gauss_window(sigma: float = 1.5, size: int = 11) -> torch.Tensor:
@@ -71,7 +72,14 @@ def ssim_torch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return s.mean()
 
 
-def pair_loss(model: UniversalUNet, pair: Pair, ssim_weight: float) -> tuple[torch.Tensor, float, float]:
+class TaskLoss(Protocol):
+    """A term on (output, truth), both (1, 1, H, W) (:class:`~training.universal.task_loss.ClassifierFeatureLoss`)."""
+
+    def __call__(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+
+
+def pair_loss(model: UniversalUNet, pair: Pair, ssim_weight: float,
+              task: TaskLoss | None = None, task_weight: float = 0.0) -> tuple[torch.Tensor, float, float]:
     """Loss on one pair; returns (loss, L1, SSIM) on the unpadded image."""
     h, w = pair.shifted.shape
     x = torch.from_numpy(pad_to(pair.shifted, model.multiple))[None, None]
@@ -79,7 +87,10 @@ def pair_loss(model: UniversalUNet, pair: Pair, ssim_weight: float) -> tuple[tor
     out = model(x)[:, :, :h, :w]
     l1 = (out - y).abs().mean()
     s = ssim_torch(out, y)
-    return l1 + ssim_weight * (1 - s), float(l1.detach()), float(s.detach())
+    loss = l1 + ssim_weight * (1 - s)
+    if task is not None and task_weight > 0:
+        loss = loss + task_weight * task(out, y)
+    return loss, float(l1.detach()), float(s.detach())
 
 
 class Schedule(Protocol):
@@ -91,9 +102,10 @@ class Schedule(Protocol):
 
 
 def train_step(model: UniversalUNet, opt: torch.optim.Optimizer, pair: Pair,
-               ssim_weight: float) -> tuple[float, float]:
+               ssim_weight: float, task: TaskLoss | None = None,
+               task_weight: float = 0.0) -> tuple[float, float]:
     """One optimiser step on one pair (gradient norm clipped at 1); returns (L1, SSIM)."""
-    loss, l1, s = pair_loss(model, pair, ssim_weight)
+    loss, l1, s = pair_loss(model, pair, ssim_weight, task, task_weight)
     opt.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -132,24 +144,42 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--oversample", type=int, default=TrainSettings.oversample,
                     help="run the chains at this multiple of the working size, then shrink")
+    ap.add_argument("--task-weight", type=float, default=TrainSettings.task_weight,
+                    help="weight of the reference classifier's feature term (training.universal.task_loss)")
+    ap.add_argument("--classifier", type=Path, default=None,
+                    help="classifier package for --task-weight (default: the one --splits belongs to)")
     ap.add_argument("--limit", type=int, default=None, help="use only N training images (tests)")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--eval-images", type=int, default=24)
     ap.add_argument("--run-dir", type=Path, default=None, help="checkpoint folder (default: output/../.run)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this universal package's hashed weights (its architecture; a fresh "
+                         "optimiser and schedule), e.g. to train a bundled network at a larger working size")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     settings = TrainSettings(steps=args.steps, lr=args.lr, working_size=args.working_size, seed=args.seed,
-                             oversample=args.oversample)
+                             oversample=args.oversample, task_weight=args.task_weight)
+    task = None
+    if settings.task_weight > 0:
+        from training.universal.task_loss import ClassifierFeatureLoss
+
+        task = ClassifierFeatureLoss(args.classifier or args.splits.parent)
     files = split_files(args.reference, args.splits, "train")[:args.limit]
     val_files = split_files(args.reference, args.splits, "val")[:args.eval_images]
     images, val_images = load_images(files), load_images(val_files)
     val_rng = np.random.default_rng([TRAIN_STREAM, args.seed, 1])  # not the training stream
     val_pairs = [make_pair(im, val_rng, settings.working_size, 0.0, oversample=settings.oversample)
                  for im in val_images]
-    model = UniversalUNet(UNetConfig(tuple(args.widths)))
+    if args.init is not None:
+        from training.universal.export import load_weights
+
+        model, _ = load_weights(args.init)
+        log.info("initialised from %s", args.init)
+    else:
+        model = UniversalUNet(UNetConfig(tuple(args.widths)))
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     rng = training_rng(args.seed)
     run_dir = args.run_dir or args.output.parent / f".{args.output.name}-run"
@@ -171,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             g["lr"] = lr_at(step, settings)
         pair = make_pair(images[int(rng.integers(len(images)))], rng, settings.working_size,
                          settings.identity_share, oversample=settings.oversample)
-        l1, s = train_step(model, opt, pair, settings.ssim_weight)
+        l1, s = train_step(model, opt, pair, settings.ssim_weight, task, settings.task_weight)
         step += 1
         run_l1.append(l1)
         run_ssim.append(s)

@@ -1,0 +1,70 @@
+"""What the reference classifier sees, as a training loss for the universal generalizer.
+
+L1 + SSIM reward a network for shrinking detail it is unsure of (the mean of the plausible
+answers is a blur), and the reference classifier reads lost detail as pneumonia: a perfect
+network's output blurred by one working pixel costs half the specificity on a chain's normals
+(``benchmarks/universal_diagnostics.py``). This term compares the classifier's own feature maps
+of the output and of the truth, both prepared the way the app prepares the classifier's input
+(centred square of the short side, bilinear resize to its input size), so that the detail the
+classifier relies on is what the loss asks for. It matches the truth's features, never a
+label: the network is pulled towards the reference image, not towards an answer.
+
+The classifier is loaded from its package's hashed safetensors weights (schema and sha256
+checked first), frozen, in eval mode (batch-norm running statistics).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ClassifierFeatureLoss:
+    """Mean over the classifier's blocks of ``|f(out) - f(truth)|`` relative to ``|f(truth)|``."""
+
+    def __init__(self, package_dir: Path) -> None:
+        from training.classifier.export import config_from_manifest, load_weights
+        from xray_harmonizer.models.package import PackageError, load_package
+
+        pkg = load_package(package_dir)
+        m = pkg.manifest
+        if m.get("kind") != "classifier" or m.get("weights") not in m["files"]:
+            raise PackageError(pkg.root, "is not a classifier package with hashed weights")
+        net = load_weights(pkg.root / m["weights"], config_from_manifest(m["architecture"]))
+        for p in net.parameters():
+            p.requires_grad_(False)
+        self.net = net
+        self.size = int(m["input"]["size"])
+        # One feature map per resolution: what enters each pooling, and the last block's output.
+        layers = list(net.features)
+        self.taps = [i for i, layer in enumerate(layers)
+                     if not isinstance(layer, nn.MaxPool2d)
+                     and (i + 1 == len(layers) or isinstance(layers[i + 1], nn.MaxPool2d))]
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """(1, 1, H, W) -> the classifier's normalised (1, 1, S, S) input."""
+        h, w = x.shape[-2:]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        sq = x[..., top:top + side, left:left + side]
+        sq = F.interpolate(sq, size=(self.size, self.size), mode="bilinear", align_corners=False,
+                           antialias=side > self.size)
+        return (sq.clamp(0, 1) - self.net.mean) / self.net.std
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out, h = [], self.prepare(x)
+        for i, layer in enumerate(self.net.features):
+            h = layer(h)
+            if i in self.taps:
+                out.append(h)
+        return out
+
+    def __call__(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            want = self.features(target)
+        got = self.features(out)
+        terms = [(g - t).abs().mean() / (t.abs().mean() + 1e-6) for g, t in zip(got, want)]
+        return torch.stack(terms).mean()
