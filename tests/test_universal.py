@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -12,6 +13,8 @@ from training.universal.data import make_pair
 from training.universal.model import UNetConfig, UniversalUNet
 from training.universal.train import main as train_main
 from training.universal.train import pair_loss
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _phantom(h: int = 96, w: int = 128) -> np.ndarray:
@@ -216,3 +219,35 @@ def test_classifier_feature_loss_reads_blur_and_is_zero_on_the_truth(tmp_path):
         f.write(b"\x00\x01\x02\x03")
     with pytest.raises(PackageError):
         ClassifierFeatureLoss(tampered)
+
+
+def test_classifier_term_is_recorded_and_a_site_fit_trains_with_the_same_one(tmp_path):
+    """Catches a package trained with the classifier-feature term whose manifest does not say
+    which classifier (a site fit would then silently train without the term, undoing what it
+    gives, or towards another classifier), and a fit that accepts a classifier whose weights
+    are not the recorded ones."""
+    import copy
+
+    import pytest
+
+    from training.universal.task_loss import ClassifierFeatureLoss, loss_of_base
+
+    out = tmp_path / "tasked"
+    assert train_main(["-o", str(out), "--steps", "2", "--limit", "2", "--eval-images", "1",
+                       "--eval-every", "2", "--working-size", "48", "--widths", "4", "8",
+                       "--task-weight", "0.5", "--run-dir", str(tmp_path / "run")]) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    record = manifest["training"]["task_loss"]
+    classifier = json.loads((REPO / "resources" / "models" / "classifier-kermany-pneumonia"
+                             / "manifest.json").read_text(encoding="utf-8"))
+    assert record == {"classifier": classifier["name"], "sha256": classifier["files"]["weights.safetensors"]}
+    task, weight = loss_of_base(manifest)
+    assert isinstance(task, ClassifierFeatureLoss) and weight == 0.5
+    other = copy.deepcopy(manifest)
+    other["training"]["task_loss"]["sha256"] = "0" * 64
+    with pytest.raises(LookupError):
+        loss_of_base(other)
+    plain = copy.deepcopy(manifest)
+    del plain["training"]["task_loss"]
+    plain["training"]["settings"]["task_weight"] = 0.0
+    assert loss_of_base(plain) == (None, 0.0)

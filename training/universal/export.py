@@ -29,11 +29,13 @@ WEIGHTS = "weights.safetensors"
 def write_package(out_dir: Path, model: UniversalUNet, settings: Any, *, name: str | None,
                   reference_site: str,
                   command: str, train_seconds: float, n_images: int,
-                  parity_images: list, fine_tune: dict[str, Any] | None = None) -> dict[str, Any]:
+                  parity_images: list, fine_tune: dict[str, Any] | None = None,
+                  task_loss: dict[str, str] | None = None) -> dict[str, Any]:
     """Export ONNX, check parity, write ``manifest.json`` into ``out_dir``; ``reference_site`` is
     the site of the classifier whose training split the pairs came from. The weights are saved
     as safetensors beside the ONNX (hashed in the manifest): a site fine-tune starts from them
-    (:mod:`training.universal.finetune`). ``fine_tune`` records such a fit."""
+    (:mod:`training.universal.finetune`). ``fine_tune`` records such a fit, ``task_loss`` the
+    classifier of the classifier-feature term (:func:`training.universal.task_loss.task_record`)."""
     from safetensors.torch import save_file
 
     from xray_harmonizer.models.package import write_manifest
@@ -71,6 +73,7 @@ def write_package(out_dir: Path, model: UniversalUNet, settings: Any, *, name: s
             "chain_sampler": {"module": "training.sitesim.random_chain", "ranges": ranges_record(),
                               "evaluation_chain_seeds": list(EVAL_SEEDS)},
             **({"fine_tune": fine_tune} if fine_tune else {}),
+            **({"task_loss": task_loss} if task_loss else {}),
         },
         "export": {"onnx_opset": 17, "parity_max_abs_diff": diff, "parity_images": len(parity_images),
                    "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},

@@ -45,6 +45,7 @@ from training.sitesim.random_chain import random_chain
 from training.universal.data import (make_pair, random_training_chain, shrink_noise_sd,
                                      with_noise_sd)
 from training.universal.export import load_weights, write_package
+from training.universal.task_loss import loss_of_base
 from training.universal.train import lr_at, save_checkpoint, train_step
 from xray_harmonizer.imaging.transfer import resize, working_shape
 
@@ -70,6 +71,7 @@ class FitSettings:
     seed: int = 0
     working_size: int = 256  # the base package's
     oversample: int = 2  # pairs as in training (training.universal.data.make_pair)
+    task_weight: float = 0.0  # the base package's (training.universal.task_loss.loss_of_base)
 
 
 def image_stats(image: np.ndarray) -> np.ndarray:
@@ -155,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.time()
     model, base = load_weights(args.base)
     working = int(base["input"]["working_size"])
-    s = FitSettings(steps=args.steps, candidates=args.candidates, seed=args.seed, working_size=working)
+    task, task_weight = loss_of_base(base)
+    s = FitSettings(steps=args.steps, candidates=args.candidates, seed=args.seed, working_size=working,
+                    task_weight=task_weight)
     site, sizes = _load(args.site, working, s.site_images)
     refs, _ = _load(args.reference, working * s.oversample, args.reference_images)
     noise_sd = shrink_noise_sd(float(np.median(sizes)), working)
@@ -208,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 g["lr"] = lr_at(step, s)
             pair = make_pair(refs[int(rng.integers(len(refs)))], rng, working, s.identity_share, draw,
                              s.oversample)
-            l1, ssim = train_step(model, opt, pair, s.ssim_weight)
+            l1, ssim = train_step(model, opt, pair, s.ssim_weight, task, s.task_weight)
             step += 1
             events.step(step, s.steps, {"L1": l1, "1-SSIM": 1.0 - ssim}, time.time() - t0)
             if preview is not None and args.preview_every and step % args.preview_every == 0:
@@ -232,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     write_package(args.output, model, s, name=args.name or args.output.name,
                   reference_site=str(base["reference_site"]), command=command,
                   train_seconds=time.time() - t0, n_images=len(refs),
-                  parity_images=[site[0]], fine_tune=record)
+                  parity_images=[site[0]], fine_tune=record, task_loss=base["training"].get("task_loss"))
     events.emit("done", step=step, package=str(args.output))
     log.info("done: %d steps, %.0f s in all; package %s", step, time.time() - t_start, args.output)
     return 0

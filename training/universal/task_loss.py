@@ -16,6 +16,7 @@ checked first), frozen, in eval mode (batch-norm running statistics).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -68,3 +69,31 @@ class ClassifierFeatureLoss:
         got = self.features(out)
         terms = [(g - t).abs().mean() / (t.abs().mean() + 1e-6) for g, t in zip(got, want)]
         return torch.stack(terms).mean()
+
+
+def task_record(package_dir: Path) -> dict[str, str]:
+    """What a universal package's manifest records of the classifier its loss used (a site fit
+    trains with the same term, :func:`loss_of_base`)."""
+    from xray_harmonizer.models.package import load_package
+
+    m = load_package(package_dir).manifest
+    return {"classifier": str(m["name"]), "sha256": str(m["files"][m["weights"]])}
+
+
+def loss_of_base(base: dict[str, Any]) -> tuple[ClassifierFeatureLoss | None, float]:
+    """The classifier-feature term a universal package was trained with and its weight, for a
+    site fit that starts from it (none and 0 for a package trained without it). The classifier
+    is the installed package of the recorded name whose weights have the recorded sha256: a
+    fit never trains towards another classifier than its base did."""
+    from xray_harmonizer.models.discovery import discover_packages
+
+    weight = float(base["training"]["settings"].get("task_weight", 0.0))
+    record = base["training"].get("task_loss")
+    if weight <= 0 or record is None:
+        return None, 0.0
+    packages, _ = discover_packages(kind="classifier")
+    for pkg in packages:
+        m = pkg.manifest
+        if m["name"] == record["classifier"] and m["files"].get(m.get("weights", "")) == record["sha256"]:
+            return ClassifierFeatureLoss(pkg.root), weight
+    raise LookupError(f"the classifier {record['classifier']} this package was trained with is not installed")

@@ -162,11 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     settings = TrainSettings(steps=args.steps, lr=args.lr, working_size=args.working_size, seed=args.seed,
                              oversample=args.oversample, task_weight=args.task_weight)
-    task = None
+    task, task_loss = None, None
     if settings.task_weight > 0:
-        from training.universal.task_loss import ClassifierFeatureLoss
+        from training.universal.task_loss import ClassifierFeatureLoss, task_record
 
         task = ClassifierFeatureLoss(args.classifier or args.splits.parent)
+        task_loss = task_record(args.classifier or args.splits.parent)
     files = split_files(args.reference, args.splits, "train")[:args.limit]
     val_files = split_files(args.reference, args.splits, "val")[:args.eval_images]
     images, val_images = load_images(files), load_images(val_files)
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     write_package(args.output, model.eval(), settings, name=args.name, command=command,
                   reference_site=str(classifier["reference_site"]),
                   train_seconds=seconds, n_images=len(images),
-                  parity_images=[p.shifted for p in val_pairs[:4]])
+                  parity_images=[p.shifted for p in val_pairs[:4]], task_loss=task_loss)
     log.info("done: %d steps in %.0f s; package %s", step, seconds, args.output)
     return 0
 
