@@ -214,7 +214,7 @@ def run_site(site_arg: str, generalizers: list, n_images: int, seed: int) -> dic
 def write_markdown(result: dict) -> str:
     lines = ["# Lesion preservation", "",
              f"Generated {result['generated']} by `{result['command']}` on {result['machine']}; "
-             f"{result['seconds']:.0f} s.", "",
+             f"{result['seconds']:.0f} s (the last command).", "",
              "Synthetic nodules / patchy opacities (radius 3, 6, 12 px at 512; contrast 0.03-0.08) "
              "inserted in test-split truth images before the chain (same draw with and without). "
              "Contrast kept: mean (10th percentile) of the inserted contrast found in the output; "
@@ -262,8 +262,12 @@ def merge(old: dict, new: dict) -> dict:
         if prev is None or prev["n_images"] != site["n_images"]:
             raise ValueError(f"{site['site']}: not in the previous run with the same images; rerun all")
         prev["rows"].update(site["rows"])
-    old["command"] = f"{old['command']}; {new['command']}"
-    old["seconds"] = round(old["seconds"] + new["seconds"], 1)
+    # The commands whose rows the file holds, each once: a command run again (the package
+    # retrained) replaced its rows, so listing it twice, or adding its time twice, would
+    # describe runs that no longer contribute. ``seconds`` is this last run's.
+    commands = [c for c in old["command"].split("; ") if c != new["command"]]
+    old["command"] = "; ".join([*dict.fromkeys(commands), new["command"]])
+    old["seconds"] = new["seconds"]
     old["generated"] = new["generated"]
     return old
 

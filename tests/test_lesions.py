@@ -73,3 +73,20 @@ def test_merge_replaces_a_remeasured_row() -> None:
                                           "UNIT": {"v": 3}}
     with pytest.raises(ValueError):
         merge(run({}), run({}, n=40))
+
+
+def test_merge_lists_each_command_once() -> None:
+    """Catches the merged file's provenance growing with every re-measure of the same package
+    (the same command listed four times, and its time added four times: 816 s for runs whose
+    rows mostly no longer existed)."""
+    from benchmarks.lesions import merge
+
+    def run(command: str, seconds: float) -> dict:
+        return {"sites": [{"site": "s", "n_images": 24, "rows": {"x": {}}}], "command": command,
+                "seconds": seconds, "generated": "t"}
+
+    merged = run("all", 600.0)
+    for _ in range(3):
+        merged = merge(merged, run("universal", 44.0))
+    assert merged["command"] == "all; universal"
+    assert merged["seconds"] == 44.0
