@@ -35,7 +35,7 @@ def write_package(out_dir: Path, model: UniversalUNet, settings: Any, *, name: s
     the site of the classifier whose training split the pairs came from. The weights are saved
     as safetensors beside the ONNX (hashed in the manifest): a site fine-tune starts from them
     (:mod:`training.universal.finetune`). ``fine_tune`` records such a fit, ``task_loss`` the
-    classifier of the classifier-feature term (:func:`training.universal.task_loss.task_record`)."""
+    classifier of the classifier-feature term (``ClassifierFeatureLoss.record``)."""
     from safetensors.torch import save_file
 
     from xray_harmonizer.models.package import write_manifest

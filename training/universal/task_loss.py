@@ -39,6 +39,9 @@ class ClassifierFeatureLoss:
             p.requires_grad_(False)
         self.net = net
         self.size = int(m["input"]["size"])
+        # What a universal package's manifest records of the classifier its loss used (a site
+        # fit trains with the same term, :func:`loss_of_base`).
+        self.record = {"classifier": str(m["name"]), "sha256": str(m["files"][m["weights"]])}
         # One feature map per resolution: what enters each pooling, and the last block's output.
         layers = list(net.features)
         self.taps = [i for i, layer in enumerate(layers)
@@ -69,15 +72,6 @@ class ClassifierFeatureLoss:
         got = self.features(out)
         terms = [(g - t).abs().mean() / (t.abs().mean() + 1e-6) for g, t in zip(got, want)]
         return torch.stack(terms).mean()
-
-
-def task_record(package_dir: Path) -> dict[str, str]:
-    """What a universal package's manifest records of the classifier its loss used (a site fit
-    trains with the same term, :func:`loss_of_base`)."""
-    from xray_harmonizer.models.package import load_package
-
-    m = load_package(package_dir).manifest
-    return {"classifier": str(m["name"]), "sha256": str(m["files"][m["weights"]])}
 
 
 def loss_of_base(base: dict[str, Any]) -> tuple[ClassifierFeatureLoss | None, float]:

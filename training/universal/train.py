@@ -164,10 +164,10 @@ def main(argv: list[str] | None = None) -> int:
                              oversample=args.oversample, task_weight=args.task_weight)
     task, task_loss = None, None
     if settings.task_weight > 0:
-        from training.universal.task_loss import ClassifierFeatureLoss, task_record
+        from training.universal.task_loss import ClassifierFeatureLoss
 
         task = ClassifierFeatureLoss(args.classifier or args.splits.parent)
-        task_loss = task_record(args.classifier or args.splits.parent)
+        task_loss = task.record
     files = split_files(args.reference, args.splits, "train")[:args.limit]
     val_files = split_files(args.reference, args.splits, "val")[:args.eval_images]
     images, val_images = load_images(files), load_images(val_files)
