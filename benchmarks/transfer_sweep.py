@@ -1,11 +1,17 @@
-"""How the transfer's radius and noise gate were chosen: the validation split, never the test split.
+"""How the transfer's radius and noise gates were chosen: the validation split, never the test split.
 
     python benchmarks/transfer_sweep.py                 # writes benchmarks/results/transfer_sweep.{json,md}
+    python benchmarks/transfer_sweep.py --radius 4 --gate 3,3 6,1.5 --lesion-images 24 \
+        --packages resources/models/universal-kermany
 
 For each site profile, the classifier's validation split (124 images) goes through the profile
-(as in ``protocol.py --split val``). Rows: the "perfect network" oracle (the truth at the 128 px
-working size, carried by the transfer) and the given neural packages, for each radius and gate.
-Per row: AUC, specificity at the reference threshold, SSIM to the truth.
+(as in ``protocol.py --split val``). Rows: the "perfect network" oracles (the truth at the 128 px
+working size, carried by the transfer with its local map alone and with its residual) and the
+given neural packages (each with its own transfer: the universal kind with the residual), for
+each radius and pair of gates (fine octave, coarse band; ``TransferConfig.noise_gate``). Per row:
+AUC, specificity at the reference threshold, SSIM to the truth and, with ``--lesion-images N``,
+the contrast kept of ``benchmarks/lesions.py``'s lesions inserted in the first N validation
+images before the chain (mean and 10th percentile per radius).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -25,9 +32,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_model  # noqa: E402
 
 from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, simulated_site  # noqa: E402
+from training.sitesim import load_site_profile  # noqa: E402
+
+
+def _gates(text: str) -> tuple[float, float]:
+    fine, coarse = (float(v) for v in text.split(","))
+    return fine, coarse
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dataclasses import replace
+
+    from lesions import RADII, contrast_kept, insert, place_lesions
+    from training.sitesim import apply_site, seed_for
+
     from xray_harmonizer.classifier import ClassifierModel
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
     from xray_harmonizer.imaging.transfer import TransferConfig, resize, transfer, working_shape
@@ -38,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profiles", nargs="+",
                    default=["site_mild", "site_moderate", "site_mono1_dr", "site_severe"])
     p.add_argument("--radius", type=int, nargs="+", default=[2, 4, 8])
-    p.add_argument("--gate", type=float, nargs="+", default=[0.0, 3.0])
+    p.add_argument("--gate", type=_gates, nargs="+", default=[(0.0, 0.0), (6.0, 1.5)],
+                   help="pairs FINE,COARSE")
+    p.add_argument("--lesion-images", type=int, default=0)
     p.add_argument("--packages", type=Path, nargs="*",
                    default=[REPO / "resources/models/unit-kermany-mono1dr-quick",
                             REPO / "resources/models/cyclegan-kermany-quick"])
@@ -48,34 +68,64 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for prof in args.profiles:
         site = simulated_site(prof, DEFAULT_REFERENCE, DEFAULT_CLASSIFIER / "splits.json", 0, None, "val")
+        # The lesion images: the first N validation images with benchmarks/lesions.py's draw,
+        # through the profile with the same chain draw with and without their lesions.
+        lesion_sets = []
+        profile = load_site_profile(prof)
+        for name, truth in list(zip(site.files, site.truth))[:args.lesion_images]:
+            lesions = place_lesions(truth, np.random.default_rng(seed_for(name, 1)))
+            truth_with = insert(truth, lesions)
+            s = seed_for(name, 0)
+            lesion_sets.append((lesions, truth, truth_with, apply_site(truth, profile, s),
+                                apply_site(truth_with, profile, s)))
 
-        def score(method: str, radius: int, gate: float, outs: list[np.ndarray]) -> None:
+        def score(method: str, radius: int, gate: tuple[float, float], run) -> None:
+            outs = [run(x, t) for x, t in zip(site.images, site.truth)]
             s = clf.predict_batch(outs)
             auc = roc_auc(site.labels, s, n_bootstrap=0, seed=0).auc
             _, spec = operating_point(site.labels, s, clf.threshold)
-            rows.append({"profile": prof, "method": method, "radius": radius, "gate": gate,
-                         "auc": round(float(auc), 4), "specificity": round(float(spec), 3),
-                         "ssim_to_truth": round(float(np.mean([ssim(o, t) for o, t in
-                                                               zip(outs, site.truth)])), 4)})
+            row = {"profile": prof, "method": method, "radius": radius, "gate": list(gate),
+                   "auc": round(float(auc), 4), "specificity": round(float(spec), 3),
+                   "ssim_to_truth": round(float(np.mean([ssim(o, t) for o, t in zip(outs, site.truth)])), 4)}
+            if lesion_sets:
+                kept: dict[int, list[float]] = {r: [] for r in RADII}
+                for lesions, truth, truth_with, x0, x1 in lesion_sets:
+                    o0, o1 = run(x0, truth), run(x1, truth_with)
+                    for les in lesions:
+                        kept[les.radius].append(contrast_kept(o1, o0, truth_with, truth, les))
+                row["lesions_kept"] = {str(r): [round(float(np.mean(v)), 3), round(float(np.percentile(v, 10)), 3)]
+                                       for r, v in kept.items()}
+            rows.append(row)
             print(rows[-1], flush=True)
+
+        def oracle(cfg):
+            def run(x, t):
+                low = working_shape(x.shape, 128)
+                return transfer(x, resize(x, low), resize(t, low), cfg)
+            return run
 
         for radius, gate in itertools.product(args.radius, args.gate):
             cfg = TransferConfig(radius=radius, noise_gate=gate)
-            outs = []
-            for x, t in zip(site.images, site.truth):
-                low = working_shape(x.shape, 128)
-                outs.append(transfer(x, resize(x, low), resize(t, low), cfg))
-            score("oracle 128 px", radius, gate, outs)
+            score("oracle 128 px", radius, gate, oracle(cfg))
+            score("oracle 128 px + residual", radius, gate, oracle(replace(cfg, residual=True)))
             for pkg in args.packages:
-                g = NeuralGeneralizer(pkg, use_gpu=False, transfer_config=cfg)
-                score(pkg.name, radius, gate, [g.harmonize(x) for x in site.images])
+                g = NeuralGeneralizer(pkg, use_gpu=False)
+                g = NeuralGeneralizer(pkg, use_gpu=False,
+                                      transfer_config=replace(g.transfer_config, radius=radius, noise_gate=gate))
+                score(pkg.name, radius, gate, lambda x, t, g=g: g.harmonize(x))
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"machine": cpu_model(), "split": "val", "rows": rows}
     (args.out / "transfer_sweep.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     lines = ["# Transfer radius / noise gate sweep (validation split; `benchmarks/transfer_sweep.py`)", "",
-             "| profile | method | radius | gate | AUC | spec | SSIM to truth |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['profile']} | {r['method']} | {r['radius']} | {r['gate']:g} | {r['auc']:.3f} | "
-              f"{r['specificity']:.2f} | {r['ssim_to_truth']:.3f} |" for r in rows]
+             f"`python benchmarks/transfer_sweep.py {shlex.join(argv if argv is not None else sys.argv[1:])}` "
+             f"on {result['machine']}. Gates: fine octave, coarse band. Lesions: contrast kept, mean "
+             f"(10th percentile), r = {' / '.join(str(r) for r in RADII)} px.", "",
+             "| profile | method | radius | gates | AUC | spec | SSIM to truth | lesions kept |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['profile']} | {r['method']} | {r['radius']} | {r['gate'][0]:g}, {r['gate'][1]:g} | "
+              f"{r['auc']:.3f} | {r['specificity']:.2f} | {r['ssim_to_truth']:.3f} | "
+              + " / ".join(f"{m:.2f} ({q:.2f})" for m, q in r.get("lesions_kept", {}).values()) + " |"
+              for r in rows]
     (args.out / "transfer_sweep.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0
 

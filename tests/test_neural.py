@@ -94,7 +94,7 @@ def test_harmonize_carries_the_mapping_and_keeps_detail(affine_package: Path,
     img = _texture(shape)
     want = 0.6 * img + 0.2
     exact = NeuralGeneralizer(affine_package, use_gpu=False,
-                              transfer_config=TransferConfig(noise_gate=0))
+                              transfer_config=TransferConfig(noise_gate=(0, 0)))
     assert np.abs(exact.harmonize(img) - want).max() < 5e-3
     upsampled_err = np.abs(exact.harmonize_upsampled(img) - want).mean()
     assert upsampled_err > 0.008  # the working size really loses the texture...

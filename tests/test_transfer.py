@@ -9,7 +9,7 @@ from xray_harmonizer.imaging.transfer import (TransferConfig, apply_local_affine
                                               pixel_noise_variance, resize, transfer, working_shape)
 
 
-AFFINE = TransferConfig(noise_gate=0)  # the affine part alone; the gate is tested on its own
+AFFINE = TransferConfig(noise_gate=(0, 0))  # the affine part alone; the gate is tested on its own
 
 
 def _image(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
@@ -49,7 +49,7 @@ def test_spatially_varying_gain_is_followed() -> None:
     img = _image((512, 512), seed=2)
     low = resize(img, (128, 128))
     gain = np.linspace(0.5, 1.5, 128, dtype=np.float32)[None, :]
-    out = transfer(img, low, np.clip(low * gain, 0, 1), TransferConfig(radius=4, noise_gate=0))
+    out = transfer(img, low, np.clip(low * gain, 0, 1), TransferConfig(radius=4, noise_gate=(0, 0)))
     full_gain = np.linspace(0.5, 1.5, 512, dtype=np.float32)[None, :]
     err = np.abs(out - np.clip(img * full_gain, 0, 1))[16:-16, 16:-16]
     assert err.mean() < 0.01
@@ -61,14 +61,14 @@ def test_detail_survives_in_flat_regions() -> None:
     rng = np.random.default_rng(3)
     img = (0.5 + 0.05 * rng.standard_normal((512, 512))).astype(np.float32).clip(0, 1)
     low = resize(img, (64, 64))
-    out = transfer(img, low, 0.8 * low + 0.1, TransferConfig(noise_gate=0))
+    out = transfer(img, low, 0.8 * low + 0.1, TransferConfig(noise_gate=(0, 0)))
     assert np.std(out) == pytest.approx(0.8 * np.std(img), rel=0.1)
 
 
 def _gated(image: np.ndarray, low_shape: tuple[int, int], gate: float) -> np.ndarray:
     """The noise gate alone: the transfer with an identity mapping at the working size."""
     low = resize(image, low_shape)
-    return transfer(image, low, low.copy(), TransferConfig(noise_gate=gate, keep_annotations=False))
+    return transfer(image, low, low.copy(), TransferConfig(noise_gate=(gate, gate), keep_annotations=False))
 
 
 def test_noise_gate_drops_noise_and_keeps_edges() -> None:
@@ -95,10 +95,12 @@ def test_pixel_noise_variance_reads_noise_not_anatomy() -> None:
     assert pixel_noise_variance(clean) < 1e-5
     noisy = (clean + 0.02 * rng.standard_normal(clean.shape)).astype(np.float32)
     assert pixel_noise_variance(noisy) == pytest.approx(0.02 ** 2, rel=0.1)
-    # So the gate leaves a clean image's detail band alone.
+    # So the gate leaves a clean image's detail band alone: less than one 8-bit grey level
+    # anywhere (the fine octave of smooth anatomy is a curvature term of a few 1e-3; the
+    # estimate's rounding noise trims a part of it).
     low = resize(clean, (150, 125))
     kept = _gated(clean, low.shape, gate=3.0)
-    assert np.abs(kept - clean).max() < 1e-3
+    assert np.abs(kept - clean).max() < 1 / 255
     assert pixel_noise_variance(np.zeros((1, 5), np.float32)) == 0.0
 
 
@@ -115,7 +117,7 @@ def test_output_is_clipped_and_checked() -> None:
     with pytest.raises(ValueError):
         TransferConfig(radius=0)
     with pytest.raises(ValueError):
-        TransferConfig(noise_gate=-1)
+        TransferConfig(noise_gate=(-1, 0))
 
 
 def _marked_image() -> tuple[np.ndarray, tuple[slice, slice]]:
@@ -140,7 +142,7 @@ def test_burned_in_marker_keeps_its_contrast_when_the_network_erases_it() -> Non
     low = resize(img, working_shape(img.shape, 128))
     low_out = _network_that_erases_the_marker(low)
     kept = transfer(img, low, low_out, AFFINE)
-    faded = transfer(img, low, low_out, TransferConfig(noise_gate=0, keep_annotations=False))
+    faded = transfer(img, low, low_out, TransferConfig(noise_gate=(0, 0), keep_annotations=False))
     background = float(np.median(kept[300:400, 40:70]))
     assert float(kept[marker].mean()) > 0.95 and background < 0.15
     assert float(faded[marker].mean()) < 0.5  # what happened before the guard
@@ -188,7 +190,7 @@ def test_saturated_anatomy_is_not_taken_for_an_annotation() -> None:
     assert annotation_weight(_image((200, 200)) * 0.9, resize(_image((200, 200)), (50, 50))) is None
 
 
-RESIDUAL = TransferConfig(noise_gate=0, residual=True)
+RESIDUAL = TransferConfig(noise_gate=(0, 0), residual=True)
 
 
 def _unsharpened(low: np.ndarray) -> np.ndarray:
@@ -251,3 +253,45 @@ def test_enlargement_and_transfer_are_c_ordered() -> None:
     assert resize(img, (900, 771)).flags["C_CONTIGUOUS"]
     low = resize(img, working_shape(img.shape, 64))
     assert transfer(img, low, low * 0.9 + 0.05, RESIDUAL).flags["C_CONTIGUOUS"]
+
+
+def test_noise_gate_keeps_small_faint_nodules() -> None:
+    """Catches the one-band gate: it compared the pixel noise with the variance of the whole
+    detail band, so a faint nodule smaller than a working pixel, among noise, was gated with the
+    noise (the lesion benchmark, site_severe, perfect network: 0.60 of a 3 px nodule's contrast
+    kept, p10 0.40; here 0.36). The fine octave holds most of a white noise and little of a
+    nodule, so gating it harder than the coarse band keeps about twice the nodule."""
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[0:512, 0:512].astype(np.float32)
+    noise = (0.015 * rng.standard_normal((512, 512))).astype(np.float32)
+    clean = 0.45 + 0.1 * np.sin(yy / 40.0) * np.cos(xx / 55.0)
+    centres = [(64 + 96 * i, 64 + 96 * j) for i in range(4) for j in range(4)]
+    nodules = np.zeros((512, 512), np.float32)
+    for cy, cx in centres:  # the projection of a sphere of radius 3 px, contrast 0.05
+        r2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / 9.0
+        nodules += 0.05 * np.sqrt(np.clip(1.0 - r2, 0.0, 1.0))
+    without = np.clip(clean + noise, 0, 1).astype(np.float32)
+    with_ = np.clip(clean + nodules + noise, 0, 1).astype(np.float32)
+    out0, out1 = (transfer(x, resize(x, (128, 128)), resize(x, (128, 128))) for x in (without, with_))
+    kept = []
+    for cy, cx in centres:
+        win = (slice(cy - 4, cy + 5), slice(cx - 4, cx + 5))
+        wgt = nodules[win] / nodules[win].max()
+        kept.append(float((wgt * (out1 - out0)[win]).sum() / (wgt * nodules[win]).sum()))
+    assert np.mean(kept) > 0.6 and np.percentile(kept, 10) > 0.55, kept
+    flat = (slice(20, 50), slice(20, 50))
+    assert np.std(out0[flat] - clean[flat]) < 0.3 * np.std(noise[flat])  # and the noise goes
+
+
+@pytest.mark.parametrize("shape, low_shape", [((455, 512), (228, 256)), ((456, 512), (228, 256)),
+                                              ((300, 200), (192, 128))])
+def test_noise_gate_holds_just_below_twice_the_working_size(shape, low_shape) -> None:
+    """Catches a cut-off at exactly twice the working size: a first version of the two-band
+    gate left images ungated below it, so one pixel of rounding (455 vs 456 rows at a 256 px
+    working size) switched the denoising off and SSIM to truth fell by 0.2 on those images."""
+    rng = np.random.default_rng(12)
+    clean = np.full(shape, 0.5, np.float32)
+    noisy = np.clip(clean + 0.03 * rng.standard_normal(shape), 0, 1).astype(np.float32)
+    low = resize(noisy, low_shape)
+    out = transfer(noisy, low, low.copy())
+    assert np.std(out - clean) < 0.7 * np.std(noisy - clean)
