@@ -126,6 +126,39 @@ def contrast_kept(out_with: np.ndarray, out_without: np.ndarray, truth_with: np.
     return seen / inserted if inserted > 0 else float("nan")
 
 
+@dataclass(frozen=True)
+class LesionPair:
+    """One truth image with and without its lesions, and both through the same chain draw."""
+
+    lesions: list[Lesion]
+    truth: np.ndarray
+    truth_with: np.ndarray
+    site: np.ndarray
+    site_with: np.ndarray
+
+
+def lesion_pair(name: str, truth: np.ndarray, profile, seed: int) -> LesionPair:
+    """The benchmark's draw for image ``name``: its lesions, then the chain with the same seed
+    with and without them (``profile``: a site profile)."""
+    from training.sitesim import apply_site, seed_for
+
+    lesions = place_lesions(truth, np.random.default_rng(seed_for(name, seed + 1)))
+    truth_with = insert(truth, lesions)
+    s = seed_for(name, seed)
+    return LesionPair(lesions, truth, truth_with, apply_site(truth, profile, s), apply_site(truth_with, profile, s))
+
+
+def kept_by_radius(pairs: list[LesionPair], harmonize) -> dict[int, list[float]]:
+    """Contrast kept of every lesion of ``pairs`` through ``harmonize(image, truth)``, by radius
+    (the truth is there for the perfect-network oracles; a generalizer ignores it)."""
+    kept: dict[int, list[float]] = {r: [] for r in RADII}
+    for p in pairs:
+        out_without, out_with = harmonize(p.site, p.truth), harmonize(p.site_with, p.truth_with)
+        for les in p.lesions:
+            kept[les.radius].append(contrast_kept(out_with, out_without, p.truth_with, p.truth, les))
+    return kept
+
+
 def _band(x: np.ndarray, radius: float) -> np.ndarray:
     return ndimage.gaussian_filter(x, radius / 2) - ndimage.gaussian_filter(x, 2 * radius)
 
@@ -184,7 +217,7 @@ def summarize(kept: dict[int, list[float]], blobs: list[int]) -> dict:
 def run_site(site_arg: str, generalizers: list, n_images: int, seed: int) -> dict:
     from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE
     from training.classifier.dataset import discover, load_image
-    from training.sitesim import apply_site, load_site_profile, seed_for
+    from training.sitesim import load_site_profile
 
     profile = load_site_profile(REPO / site_arg if (REPO / site_arg).is_file() else site_arg)
     names = json.loads((DEFAULT_CLASSIFIER / "splits.json").read_text(encoding="utf-8"))["test"][:n_images]
@@ -195,17 +228,13 @@ def run_site(site_arg: str, generalizers: list, n_images: int, seed: int) -> dic
     for name in names:
         truth = load_image(by_name[name].path)
         thresholds = thresholds or blob_thresholds(truth.shape)
-        rng = np.random.default_rng(seed_for(name, seed + 1))
-        lesions = place_lesions(truth, rng)
-        truth_with = insert(truth, lesions)
-        s = seed_for(name, seed)  # the same chain draw with and without the lesions
-        site_without, site_with = apply_site(truth, profile, s), apply_site(truth_with, profile, s)
-        outs = {"original": (site_with, site_without)}
+        pair = lesion_pair(name, truth, profile, seed)
+        outs = {"original": (pair.site_with, pair.site)}
         for g in generalizers:
-            outs[g.name] = (g.harmonize(site_with), g.harmonize(site_without))
+            outs[g.name] = (g.harmonize(pair.site_with), g.harmonize(pair.site))
         for row, (o1, o0) in outs.items():
-            for les in lesions:
-                rows[row][1][les.radius].append(contrast_kept(o1, o0, truth_with, truth, les))
+            for les in pair.lesions:
+                rows[row][1][les.radius].append(contrast_kept(o1, o0, pair.truth_with, truth, les))
             rows[row][2].append(created_blobs(o0, truth, thresholds))
     return {"site": profile.name, "n_images": len(names),
             "rows": {row: summarize(k, b) for row, (_, k, b) in rows.items()}}

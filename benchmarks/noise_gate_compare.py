@@ -31,7 +31,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_model  # noqa: E402
-from lesions import RADII, contrast_kept, insert, place_lesions  # noqa: E402
+from lesions import RADII, kept_by_radius, lesion_pair  # noqa: E402
+from transfer_sweep import gate_pair  # noqa: E402
 
 from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, simulated_site  # noqa: E402
 
@@ -49,13 +50,8 @@ def _old_transfer(commit: str):
     return module
 
 
-def _gates(text: str) -> tuple[float, float]:
-    fine, coarse = (float(v) for v in text.split(","))
-    return fine, coarse
-
-
 def main(argv: list[str] | None = None) -> int:
-    from training.sitesim import apply_site, load_site_profile, seed_for
+    from training.sitesim import load_site_profile
 
     from xray_harmonizer.classifier import ClassifierModel
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
@@ -67,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profiles", nargs="+", default=["site_moderate", "site_severe",
                                                      "training/sitesim/eval_chains/random_eval_2.json"])
     p.add_argument("--package", type=Path, default=REPO / "resources/models/universal-kermany")
-    p.add_argument("--gates", type=_gates, nargs="+", default=[(4.5, 1.0)])
+    p.add_argument("--gates", type=gate_pair, nargs="+", default=[(4.5, 1.0)])
     p.add_argument("--lesion-images", type=int, default=24)
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = p.parse_args(argv)
@@ -85,22 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     for prof in args.profiles:
         site = simulated_site(prof, DEFAULT_REFERENCE, DEFAULT_CLASSIFIER / "splits.json", 0, None, "val")
         profile = load_site_profile(prof)
-        lesion_sets = []
-        for name, truth in list(zip(site.files, site.truth))[:args.lesion_images]:
-            lesions = place_lesions(truth, np.random.default_rng(seed_for(name, 1)))
-            truth_with = insert(truth, lesions)
-            s = seed_for(name, 0)
-            lesion_sets.append((lesions, truth, truth_with, apply_site(truth, profile, s),
-                                apply_site(truth_with, profile, s)))
+        pairs = [lesion_pair(name, truth, profile, 0)
+                 for name, truth in list(zip(site.files, site.truth))[:args.lesion_images]]
         for label, run in variants.items():
             outs = [run(x) for x in site.images]
             scores = clf.predict_batch(outs)
             _, spec = operating_point(site.labels, scores, clf.threshold)
-            kept: dict[int, list[float]] = {r: [] for r in RADII}
-            for lesions, truth, truth_with, x0, x1 in lesion_sets:
-                o0, o1 = run(x0), run(x1)
-                for les in lesions:
-                    kept[les.radius].append(contrast_kept(o1, o0, truth_with, truth, les))
+            kept = kept_by_radius(pairs, lambda x, _truth, run=run: run(x))
             rows.append({"profile": profile.name, "variant": label,
                          "auc": round(float(roc_auc(site.labels, scores, n_bootstrap=0, seed=0).auc), 4),
                          "specificity": round(float(spec), 3),

@@ -35,7 +35,8 @@ from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, simulated
 from training.sitesim import load_site_profile  # noqa: E402
 
 
-def _gates(text: str) -> tuple[float, float]:
+def gate_pair(text: str) -> tuple[float, float]:
+    """``"FINE,COARSE"`` -> ``TransferConfig.noise_gate`` (command-line type)."""
     fine, coarse = (float(v) for v in text.split(","))
     return fine, coarse
 
@@ -43,8 +44,7 @@ def _gates(text: str) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
-    from lesions import RADII, contrast_kept, insert, place_lesions
-    from training.sitesim import apply_site, seed_for
+    from lesions import RADII, kept_by_radius, lesion_pair
 
     from xray_harmonizer.classifier import ClassifierModel
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profiles", nargs="+",
                    default=["site_mild", "site_moderate", "site_mono1_dr", "site_severe"])
     p.add_argument("--radius", type=int, nargs="+", default=[2, 4, 8])
-    p.add_argument("--gate", type=_gates, nargs="+", default=[(0.0, 0.0), (6.0, 1.5)],
+    p.add_argument("--gate", type=gate_pair, nargs="+", default=[(0.0, 0.0), (6.0, 1.5)],
                    help="pairs FINE,COARSE")
     p.add_argument("--lesion-images", type=int, default=0)
     p.add_argument("--packages", type=Path, nargs="*",
@@ -68,16 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for prof in args.profiles:
         site = simulated_site(prof, DEFAULT_REFERENCE, DEFAULT_CLASSIFIER / "splits.json", 0, None, "val")
-        # The lesion images: the first N validation images with benchmarks/lesions.py's draw,
-        # through the profile with the same chain draw with and without their lesions.
-        lesion_sets = []
+        # The lesion images: the first N validation images with benchmarks/lesions.py's draw.
         profile = load_site_profile(prof)
-        for name, truth in list(zip(site.files, site.truth))[:args.lesion_images]:
-            lesions = place_lesions(truth, np.random.default_rng(seed_for(name, 1)))
-            truth_with = insert(truth, lesions)
-            s = seed_for(name, 0)
-            lesion_sets.append((lesions, truth, truth_with, apply_site(truth, profile, s),
-                                apply_site(truth_with, profile, s)))
+        pairs = [lesion_pair(name, truth, profile, 0)
+                 for name, truth in list(zip(site.files, site.truth))[:args.lesion_images]]
 
         def score(method: str, radius: int, gate: tuple[float, float], run) -> None:
             outs = [run(x, t) for x, t in zip(site.images, site.truth)]
@@ -87,12 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             row = {"profile": prof, "method": method, "radius": radius, "gate": list(gate),
                    "auc": round(float(auc), 4), "specificity": round(float(spec), 3),
                    "ssim_to_truth": round(float(np.mean([ssim(o, t) for o, t in zip(outs, site.truth)])), 4)}
-            if lesion_sets:
-                kept: dict[int, list[float]] = {r: [] for r in RADII}
-                for lesions, truth, truth_with, x0, x1 in lesion_sets:
-                    o0, o1 = run(x0, truth), run(x1, truth_with)
-                    for les in lesions:
-                        kept[les.radius].append(contrast_kept(o1, o0, truth_with, truth, les))
+            if pairs:
+                kept = kept_by_radius(pairs, run)
                 row["lesions_kept"] = {str(r): [round(float(np.mean(v)), 3), round(float(np.percentile(v, 10)), 3)]
                                        for r, v in kept.items()}
             rows.append(row)
