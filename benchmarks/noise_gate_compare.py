@@ -31,10 +31,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_model  # noqa: E402
-from lesions import RADII, kept_by_radius, lesion_pair  # noqa: E402
-from transfer_sweep import gate_pair  # noqa: E402
+from lesions import RADII, kept_by_radius  # noqa: E402
+from transfer_sweep import gate_pair, validation_site  # noqa: E402
 
-from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, simulated_site  # noqa: E402
+from benchmarks.protocol import DEFAULT_CLASSIFIER  # noqa: E402
 
 
 def _old_transfer(commit: str):
@@ -51,8 +51,6 @@ def _old_transfer(commit: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.sitesim import load_site_profile
-
     from xray_harmonizer.classifier import ClassifierModel
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
     from xray_harmonizer.metrics.roc import operating_point, roc_auc
@@ -79,16 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         variants[f"two-band gate {gates[0]:g}, {gates[1]:g}"] = gated.harmonize
     rows = []
     for prof in args.profiles:
-        site = simulated_site(prof, DEFAULT_REFERENCE, DEFAULT_CLASSIFIER / "splits.json", 0, None, "val")
-        profile = load_site_profile(prof)
-        pairs = [lesion_pair(name, truth, profile, 0)
-                 for name, truth in list(zip(site.files, site.truth))[:args.lesion_images]]
+        site, pairs = validation_site(prof, args.lesion_images)
         for label, run in variants.items():
             outs = [run(x) for x in site.images]
             scores = clf.predict_batch(outs)
             _, spec = operating_point(site.labels, scores, clf.threshold)
             kept = kept_by_radius(pairs, lambda x, _truth, run=run: run(x))
-            rows.append({"profile": profile.name, "variant": label,
+            rows.append({"profile": site.name.removesuffix("-val"), "variant": label,
                          "auc": round(float(roc_auc(site.labels, scores, n_bootstrap=0, seed=0).auc), 4),
                          "specificity": round(float(spec), 3),
                          "ssim_to_truth": round(float(np.mean([ssim(o, t) for o, t in zip(outs, site.truth)])), 4),

@@ -41,10 +41,21 @@ def gate_pair(text: str) -> tuple[float, float]:
     return fine, coarse
 
 
+def validation_site(profile_arg: str, lesion_images: int):
+    """The classifier's validation split through a profile (``protocol.py --split val``) and
+    :mod:`lesions`' draw on its first ``lesion_images`` images."""
+    from lesions import lesion_pair
+
+    site = simulated_site(profile_arg, DEFAULT_REFERENCE, DEFAULT_CLASSIFIER / "splits.json", 0, None, "val")
+    profile = load_site_profile(profile_arg)
+    return site, [lesion_pair(name, truth, profile, 0)
+                  for name, truth in list(zip(site.files, site.truth))[:lesion_images]]
+
+
 def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
-    from lesions import RADII, kept_by_radius, lesion_pair
+    from lesions import RADII, kept_by_radius
 
     from xray_harmonizer.classifier import ClassifierModel
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
@@ -67,11 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     clf = ClassifierModel(DEFAULT_CLASSIFIER)
     rows = []
     for prof in args.profiles:
-        site = simulated_site(prof, DEFAULT_REFERENCE, DEFAULT_CLASSIFIER / "splits.json", 0, None, "val")
-        # The lesion images: the first N validation images with benchmarks/lesions.py's draw.
-        profile = load_site_profile(prof)
-        pairs = [lesion_pair(name, truth, profile, 0)
-                 for name, truth in list(zip(site.files, site.truth))[:args.lesion_images]]
+        site, pairs = validation_site(prof, args.lesion_images)
 
         def score(method: str, radius: int, gate: tuple[float, float], run) -> None:
             outs = [run(x, t) for x, t in zip(site.images, site.truth)]
