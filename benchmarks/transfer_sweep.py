@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = p.parse_args(argv)
     clf = ClassifierModel(DEFAULT_CLASSIFIER)
+    # Each package with its own transfer (the universal kind carries the residual), read once.
+    own_config = {pkg: NeuralGeneralizer(pkg, use_gpu=False).transfer_config for pkg in args.packages}
     rows = []
     for prof in args.profiles:
         site, pairs = validation_site(prof, args.lesion_images)
@@ -106,9 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             score("oracle 128 px", radius, gate, oracle(cfg))
             score("oracle 128 px + residual", radius, gate, oracle(replace(cfg, residual=True)))
             for pkg in args.packages:
-                g = NeuralGeneralizer(pkg, use_gpu=False)
-                g = NeuralGeneralizer(pkg, use_gpu=False,
-                                      transfer_config=replace(g.transfer_config, radius=radius, noise_gate=gate))
+                g = NeuralGeneralizer(pkg, use_gpu=False, transfer_config=replace(
+                    own_config[pkg], radius=radius, noise_gate=gate))
                 score(pkg.name, radius, gate, lambda x, t, g=g: g.harmonize(x))
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"machine": cpu_model(), "split": "val", "rows": rows}
