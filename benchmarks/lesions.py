@@ -214,8 +214,16 @@ def summarize(kept: dict[int, list[float]], blobs: list[int]) -> dict:
     return {"contrast_kept": by_size, "blobs_per_image": round(float(np.mean(blobs)), 3)}
 
 
-def run_site(site_arg: str, generalizers: list, n_images: int, seed: int) -> dict:
-    from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE
+def oracle_row(size: int) -> str:
+    return f"oracle: perfect {size} px network + residual transfer"
+
+
+def run_site(site_arg: str, generalizers: list, n_images: int, seed: int,
+             oracles: tuple[int, ...] = ()) -> dict:
+    """``oracles``: working sizes of bound rows (:func:`benchmarks.protocol.oracle_transfer`
+    with the residual: a network whose output is the truth *with* its lesions, carried by the
+    universal kind's transfer), i.e. what the chain and the transfer leave to any network."""
+    from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, oracle_transfer
     from training.classifier.dataset import discover, load_image
     from training.sitesim import load_site_profile
 
@@ -223,6 +231,7 @@ def run_site(site_arg: str, generalizers: list, n_images: int, seed: int) -> dic
     names = json.loads((DEFAULT_CLASSIFIER / "splits.json").read_text(encoding="utf-8"))["test"][:n_images]
     by_name = {s.name: s for s in discover(DEFAULT_REFERENCE)}
     rows = {"original": ([], {r: [] for r in RADII}, [])}
+    rows.update({oracle_row(size): ([], {r: [] for r in RADII}, []) for size in oracles})
     rows.update({g.name: ([], {r: [] for r in RADII}, []) for g in generalizers})
     thresholds = None
     for name in names:
@@ -230,6 +239,9 @@ def run_site(site_arg: str, generalizers: list, n_images: int, seed: int) -> dic
         thresholds = thresholds or blob_thresholds(truth.shape)
         pair = lesion_pair(name, truth, profile, seed)
         outs = {"original": (pair.site_with, pair.site)}
+        for size in oracles:
+            outs[oracle_row(size)] = (oracle_transfer(pair.site_with, pair.truth_with, size, True),
+                                      oracle_transfer(pair.site, truth, size, True))
         for g in generalizers:
             outs[g.name] = (g.harmonize(pair.site_with), g.harmonize(pair.site))
         for row, (o1, o0) in outs.items():
@@ -248,7 +260,10 @@ def write_markdown(result: dict) -> str:
              "inserted in test-split truth images before the chain (same draw with and without). "
              "Contrast kept: mean (10th percentile) of the inserted contrast found in the output; "
              "target 0.90-1.10 (>= 0.75). Blobs: lesion-like positive blobs of output - truth per "
-             "image on the lesion-free outputs (fewer is better; histogram matching is the baseline).", ""]
+             "image on the lesion-free outputs (fewer is better; histogram matching is the baseline). "
+             "Oracle rows (when run) are bounds, not methods: a network whose output is the truth "
+             "with its lesions, carried by the universal kind's transfer; what the chain and the "
+             "transfer leave to any network at that working size.", ""]
     for site in result["sites"]:
         lines += [f"## {site['site']} ({site['n_images']} images, {site['n_images'] * len(RADII)} lesions)", "",
                   "| method | " + " | ".join(f"r = {r} px" for r in RADII) + " | blobs / image |",
@@ -308,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=40, help="test-split images per site")
     ap.add_argument("--models", type=Path, nargs="*", default=None, help="package folders (default: bundled + user)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--oracle", type=int, nargs="*", default=[],
+                    help="working sizes of perfect-network bound rows (they read the truth)")
     ap.add_argument("--annotate", action="store_true", help="write the figures into the manifests")
     ap.add_argument("--merge", action="store_true",
                     help="add this run's rows to the existing lesions.json (same sites, images and "
@@ -319,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     generalizers, _ = discover_generalizers(None, args.models)
-    sites = [run_site(s, generalizers, args.images, args.seed) for s in args.sites]
+    sites = [run_site(s, generalizers, args.images, args.seed, tuple(args.oracle)) for s in args.sites]
     result = {"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "command": "python benchmarks/lesions.py " + shlex.join(sys.argv[1:] if argv is None else argv),
               "machine": f"{cpu_model()} (2 cores, shared, no GPU)", "radii_px_at_512": list(RADII),

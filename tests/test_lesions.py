@@ -90,3 +90,18 @@ def test_merge_lists_each_command_once() -> None:
         merged = merge(merged, run("universal", 44.0))
     assert merged["command"] == "all; universal"
     assert merged["seconds"] == 44.0
+
+
+def test_oracle_rows_are_a_bound_that_reads_the_lesions() -> None:
+    """Catches the perfect-network bound row fed the lesion-free truth for both outputs (it
+    would keep 0 % of every lesion and make the bound look unreachable), or not carried by the
+    residual transfer (the universal kind's)."""
+    from benchmarks.lesions import oracle_row, run_site
+
+    result = run_site("site_mild", [], n_images=3, seed=0, oracles=(128,))
+    rows = result["rows"]
+    assert list(rows) == ["original", oracle_row(128)]
+    kept = rows[oracle_row(128)]["contrast_kept"]
+    # site_mild barely touches mid-sized lesions; the perfect network gives them back whole.
+    assert all(0.85 <= kept[str(r)]["mean"] <= 1.15 for r in (6, 12))
+    assert rows[oracle_row(128)]["blobs_per_image"] < rows["original"]["blobs_per_image"] + 5
