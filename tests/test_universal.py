@@ -251,3 +251,22 @@ def test_classifier_term_is_recorded_and_a_site_fit_trains_with_the_same_one(tmp
     del plain["training"]["task_loss"]
     plain["training"]["settings"]["task_weight"] = 0.0
     assert loss_of_base(plain) == (None, 0.0)
+
+
+def test_hard_of_two_steps_on_the_pair_with_the_higher_loss():
+    """Catches ``--hard-of`` training on the first or the easiest draw (an identity pair costs
+    the untrained network nothing; only the shifted pair may move the weights, and the step
+    reports that pair's figures)."""
+    from training.universal.data import Pair
+    from training.universal.train import train_step
+
+    torch.manual_seed(0)
+    model = UniversalUNet(UNetConfig((4, 8, 8)))
+    hard = make_pair(_phantom(), training_rng(3), 48, 0.0)
+    easy = Pair(hard.target, hard.target, True)
+    l1_hard = float(pair_loss(model, hard, 0.5)[1])
+    assert float(pair_loss(model, easy, 0.5)[0]) < 1e-6 < l1_hard
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    l1, _ = train_step(model, opt, [easy, hard], 0.5)
+    assert abs(l1 - l1_hard) < 1e-6
+    assert float(pair_loss(model, hard, 0.5)[1]) < l1_hard  # the step was taken on it

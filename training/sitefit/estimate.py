@@ -104,7 +104,7 @@ def estimate_universal(args: argparse.Namespace, base: Path, ref_images: Path,
     opt = torch.optim.Adam(model.parameters(), lr=1e-5)
     t2, n = time.perf_counter(), 0
     while n < 3 or (time.perf_counter() - t2 < budget_s * 2 / 3 and n < steps):
-        train_step(model, opt, make_pair(big[n % len(big)], rng, working, 0.0, oversample=s.oversample),
+        train_step(model, opt, [make_pair(big[n % len(big)], rng, working, 0.0, oversample=s.oversample)],
                    s.ssim_weight, task, s.task_weight)
         n += 1
     per_step = (time.perf_counter() - t2) / n

@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 g["lr"] = lr_at(step, s)
             pair = make_pair(refs[int(rng.integers(len(refs)))], rng, working, s.identity_share, draw,
                              s.oversample)
-            l1, ssim = train_step(model, opt, pair, s.ssim_weight, task, s.task_weight)
+            l1, ssim = train_step(model, opt, [pair], s.ssim_weight, task, s.task_weight)
             step += 1
             events.step(step, s.steps, {"L1": l1, "1-SSIM": 1.0 - ssim}, time.time() - t0)
             if preview is not None and args.preview_every and step % args.preview_every == 0:

@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ class TrainSettings:
     seed: int = 0
     oversample: int = 2  # the chain runs at this multiple of the working size (see make_pair)
     task_weight: float = 0.0  # weight of the classifier-feature term (training.universal.task_loss)
+    hard_of: int = 1  # draw this many pairs a step and train on the one with the highest loss
 
 
 def _gauss_window(sigma: float = 1.5, size: int = 11) -> torch.Tensor:
@@ -101,11 +102,16 @@ class Schedule(Protocol):
     warmup: int
 
 
-def train_step(model: UniversalUNet, opt: torch.optim.Optimizer, pair: Pair,
+def train_step(model: UniversalUNet, opt: torch.optim.Optimizer, pairs: Sequence[Pair],
                ssim_weight: float, task: TaskLoss | None = None,
                task_weight: float = 0.0) -> tuple[float, float]:
-    """One optimiser step on one pair (gradient norm clipped at 1); returns (L1, SSIM)."""
-    loss, l1, s = pair_loss(model, pair, ssim_weight, task, task_weight)
+    """One optimiser step on the hardest of ``pairs`` (highest loss; gradient norm clipped at
+    1); returns its (L1, SSIM). With one pair, plain SGD. Several: the chains that clip most of
+    the field or compress the tone hardest are a small share of the sampler's draws and the
+    universal network's worst sites (``benchmarks/universal_diagnostics.py``); training on the
+    worse of two draws spends more steps on them without naming them."""
+    losses = [pair_loss(model, p, ssim_weight, task, task_weight) for p in pairs]
+    loss, l1, s = max(losses, key=lambda r: float(r[0].detach()))
     opt.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -148,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="weight of the reference classifier's feature term (training.universal.task_loss)")
     ap.add_argument("--classifier", type=Path, default=None,
                     help="classifier package for --task-weight (default: the one --splits belongs to)")
+    ap.add_argument("--hard-of", type=int, default=TrainSettings.hard_of,
+                    help="pairs drawn per step; the step trains on the one with the highest loss")
     ap.add_argument("--limit", type=int, default=None, help="use only N training images (tests)")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--eval-images", type=int, default=24)
@@ -161,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     settings = TrainSettings(steps=args.steps, lr=args.lr, working_size=args.working_size, seed=args.seed,
-                             oversample=args.oversample, task_weight=args.task_weight)
+                             oversample=args.oversample, task_weight=args.task_weight,
+                             hard_of=args.hard_of)
     task, task_loss = None, None
     if settings.task_weight > 0:
         from training.universal.task_loss import ClassifierFeatureLoss
@@ -200,9 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     while step < settings.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, settings)
-        pair = make_pair(images[int(rng.integers(len(images)))], rng, settings.working_size,
-                         settings.identity_share, oversample=settings.oversample)
-        l1, s = train_step(model, opt, pair, settings.ssim_weight, task, settings.task_weight)
+        pairs = [make_pair(images[int(rng.integers(len(images)))], rng, settings.working_size,
+                           settings.identity_share, oversample=settings.oversample)]
+        # An identity step stays one (its share of steps as without mining; it would hardly
+        # ever be the worse draw); otherwise the other candidates are chains.
+        while not pairs[0].identity and len(pairs) < settings.hard_of:
+            pairs.append(make_pair(images[int(rng.integers(len(images)))], rng, settings.working_size,
+                                   0.0, oversample=settings.oversample))
+        l1, s = train_step(model, opt, pairs, settings.ssim_weight, task, settings.task_weight)
         step += 1
         run_l1.append(l1)
         run_ssim.append(s)
