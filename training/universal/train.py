@@ -106,10 +106,11 @@ def train_step(model: UniversalUNet, opt: torch.optim.Optimizer, pairs: Sequence
                ssim_weight: float, task: TaskLoss | None = None,
                task_weight: float = 0.0) -> tuple[float, float]:
     """One optimiser step on the hardest of ``pairs`` (highest loss; gradient norm clipped at
-    1); returns its (L1, SSIM). With one pair, plain SGD. Several: the chains that clip most of
-    the field or compress the tone hardest are a small share of the sampler's draws and the
-    universal network's worst sites (``benchmarks/universal_diagnostics.py``); training on the
-    worse of two draws spends more steps on them without naming them."""
+    1); returns its (L1, SSIM). With one pair, plain SGD. Several (``--hard-of``): the chains
+    that clip most of the field are a small share of the sampler's draws and the network's worst
+    sites; training on the worse of two draws spends more steps on them without naming them.
+    Measured once (v19 against its control v20, ``training/universal/README.md``): within the
+    validation table's noise, so the bundled package does not use it."""
     losses = [pair_loss(model, p, ssim_weight, task, task_weight) for p in pairs]
     loss, l1, s = max(losses, key=lambda r: float(r[0].detach()))
     opt.zero_grad()
