@@ -28,14 +28,24 @@ SITES = ["site_mild", "site_moderate", "site_mono1_dr", "site_severe",
          *(str(CHAINS / f"random_eval_{k}.json") for k in (1, 2, 3, 8, 10))]
 
 
+def cell(classifier, site, outs: list[np.ndarray]) -> str:
+    """``AUC/specificity/SSIM to truth`` of ``outs`` (one per image of ``site``), as the table prints it."""
+    from xray_harmonizer.metrics.roc import operating_point, roc_auc
+    from xray_harmonizer.metrics.ssim import ssim
+
+    scores = classifier.predict_batch(outs)
+    auc = roc_auc(site.labels, scores, n_bootstrap=0, seed=0).auc
+    _, spec = operating_point(site.labels, scores, classifier.threshold)
+    s = np.mean([ssim(o, t) for o, t in zip(outs, site.truth)])
+    return f"{auc:.3f}/{spec:.2f}/{s:.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, simulated_site
     from training.universal.model import UNetConfig, UniversalUNet
     from training.universal.data import pad_to
     from xray_harmonizer.classifier import ClassifierModel
     from xray_harmonizer.imaging.transfer import TransferConfig, resize, transfer, working_shape
-    from xray_harmonizer.metrics.roc import operating_point, roc_auc
-    from xray_harmonizer.metrics.ssim import ssim
 
     import argparse
 
@@ -68,13 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             out = network(low)
             rows["map"].append(transfer(im, low, out))
             rows["residual"].append(transfer(im, low, out, TransferConfig(residual=True)))
-        cells = []
-        for name, outs in rows.items():
-            scores = classifier.predict_batch(outs)
-            auc = roc_auc(site.labels, scores, n_bootstrap=0, seed=0).auc
-            _, spec = operating_point(site.labels, scores, classifier.threshold)
-            s = np.mean([ssim(o, t) for o, t in zip(outs, site.truth)])
-            cells.append(f"{name} {auc:.3f}/{spec:.2f}/{s:.3f}")
+        cells = [f"{name} {cell(classifier, site, outs)}" for name, outs in rows.items()]
         print(f"{Path(profile).stem:14s}", " | ".join(cells), flush=True)
     return 0
 
