@@ -208,6 +208,15 @@ def test_classifier_feature_loss_reads_blur_and_is_zero_on_the_truth(tmp_path):
     out = blurred.clone().requires_grad_(True)
     loss(out, truth).backward()
     assert out.grad is not None and float(out.grad.abs().sum()) > 0
+    # With a logit share the term adds |logit(out) - logit(truth)|, the classifier's own
+    # logits (the exported graph's probabilities, before the sigmoid), nothing on the truth.
+    with_logit = ClassifierFeatureLoss(resources_dir() / "models" / "classifier-kermany-pneumonia", 0.5)
+    logit = [float(with_logit.net(with_logit.prepare(x) * with_logit.net.std + with_logit.net.mean))
+             for x in (blurred, truth)]
+    assert float(with_logit(truth, truth)) == 0.0
+    assert abs(logit[0] - logit[1]) > 1e-3
+    assert float(with_logit(blurred, truth)) == pytest.approx(
+        float(loss(blurred, truth)) + 0.5 * abs(logit[0] - logit[1]), rel=1e-4)
     with pytest.raises(PackageError):
         ClassifierFeatureLoss(resources_dir() / "models" / "universal-kermany")
     import shutil
@@ -221,22 +230,30 @@ def test_classifier_feature_loss_reads_blur_and_is_zero_on_the_truth(tmp_path):
         ClassifierFeatureLoss(tampered)
 
 
-def test_classifier_term_is_recorded_and_a_site_fit_trains_with_the_same_one(tmp_path):
+def test_loss_terms_are_recorded_and_a_site_fit_trains_with_the_same_ones(tmp_path):
     """Catches a package trained with the classifier-feature term whose manifest does not say
     which classifier (a site fit would then silently train without the term, undoing what it
-    gives, or towards another classifier), and a fit that accepts a classifier whose weights
-    are not the recorded ones."""
+    gives, or towards another classifier), a fit that accepts a classifier whose weights
+    are not the recorded ones, and a fit that drops the base's lesion-like error term."""
     import copy
 
     import pytest
 
+    from training.universal.detail_loss import DetailGainLoss, LesionLikeErrorLoss
     from training.universal.task_loss import ClassifierFeatureLoss, loss_of_base
+    from training.universal.train import terms_of_base
 
     out = tmp_path / "tasked"
     assert train_main(["-o", str(out), "--steps", "2", "--limit", "2", "--eval-images", "1",
                        "--eval-every", "2", "--working-size", "48", "--widths", "4", "8",
-                       "--task-weight", "0.5", "--run-dir", str(tmp_path / "run")]) == 0
+                       "--task-weight", "0.5", "--logit-weight", "0.3", "--blob-weight", "0.2",
+                       "--gain-weight", "2", "--run-dir", str(tmp_path / "run")]) == 0
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (w_task, t_task), (w_blob, t_blob), (w_gain, t_gain) = terms_of_base(manifest)
+    assert (w_task, w_blob, w_gain) == (0.5, 0.2, 2.0)
+    assert isinstance(t_task, ClassifierFeatureLoss) and t_task.logit_weight == 0.3
+    assert isinstance(t_blob, LesionLikeErrorLoss) and t_blob.radii == LesionLikeErrorLoss(48).radii
+    assert isinstance(t_gain, DetailGainLoss) and t_gain.radii == DetailGainLoss(48).radii
     record = manifest["training"]["task_loss"]
     classifier = json.loads((REPO / "resources" / "models" / "classifier-kermany-pneumonia"
                              / "manifest.json").read_text(encoding="utf-8"))
@@ -251,6 +268,8 @@ def test_classifier_term_is_recorded_and_a_site_fit_trains_with_the_same_one(tmp
     del plain["training"]["task_loss"]
     plain["training"]["settings"]["task_weight"] = 0.0
     assert loss_of_base(plain) == (None, 0.0)
+    plain["training"]["settings"].update(blob_weight=0.0, gain_weight=0.0)
+    assert terms_of_base(plain) == []
 
 
 def test_hard_of_two_steps_on_the_pair_with_the_higher_loss():
@@ -270,3 +289,44 @@ def test_hard_of_two_steps_on_the_pair_with_the_higher_loss():
     l1, _ = train_step(model, opt, [easy, hard], 0.5)
     assert abs(l1 - l1_hard) < 1e-6
     assert float(pair_loss(model, hard, 0.5)[1]) < l1_hard  # the step was taken on it
+
+
+def test_lesion_like_error_term_prices_invented_bright_nodules_only():
+    """Catches a lesion-like error term that costs the truth something, misses a bright
+    nodule-sized blob the truth does not have, prices a dark one (the term is about invented
+    opacities; erasure is L1's and the lesion benchmark's contrast kept), or is fooled by what
+    is not a lesion: a global intensity shift, a smooth tone ramp, errors under its margin."""
+    from training.universal.detail_loss import LesionLikeErrorLoss, nodule_peak
+
+    term = LesionLikeErrorLoss(128)
+    assert [round(r, 2) for r in term.radii] == [0.75, 1.5, 3.0]
+    truth = torch.from_numpy(_phantom(96, 128))[None, None]
+    yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(128.0), indexing="ij")
+    nodule = 0.03 * torch.sqrt(torch.clamp(1 - ((yy - 40) ** 2 + (xx - 50) ** 2) / 9.0, min=0))
+    assert float(term(truth, truth)) == 0.0
+    bright = float(term(truth + nodule, truth))
+    assert bright > 0.0
+    assert float(term(truth - nodule, truth)) < 0.05 * bright
+    assert float(term(truth + 0.05, truth)) == 0.0
+    assert float(term(truth + 0.1 * xx / 128, truth)) < 1e-6
+    small = 0.4 * nodule_peak(3.0) * torch.cos(xx / 2.0) * torch.cos(yy / 2.0)
+    assert float(term(truth + small * 0.5, truth)) == 0.0
+
+
+def test_detail_gain_term_asks_for_the_truths_detail_not_for_sharpening():
+    """Catches a detail-gain term that costs the truth something, misses detail lost (the
+    clipped chains' failure: the output carries ~0.7 of the truth's fine detail) or
+    exaggerated, is fooled by an intensity shift, or prices added noise like lost detail (it
+    would then ask for blur, or reward sharpening noise)."""
+    from training.universal.detail_loss import DetailGainLoss
+
+    term = DetailGainLoss(128)
+    rng = np.random.default_rng(0)
+    truth = torch.from_numpy(_phantom(96, 128) + 0.03 * rng.standard_normal((96, 128)).astype(np.float32))[None, None]
+    assert float(term(truth, truth)) < 1e-10
+    assert float(term(truth + 0.1, truth)) < 1e-10
+    detail = truth - torch.nn.functional.avg_pool2d(truth, 5, 1, 2, count_include_pad=False)
+    lost, doubled = float(term(truth - 0.3 * detail, truth)), float(term(truth + 0.3 * detail, truth))
+    assert lost > 0.01 and doubled > 0.01
+    noisy = truth + 0.03 * torch.from_numpy(rng.standard_normal((96, 128)).astype(np.float32))[None, None]
+    assert float(term(noisy, truth)) < 0.1 * lost

@@ -76,8 +76,7 @@ def estimate_universal(args: argparse.Namespace, base: Path, ref_images: Path,
     from training.universal.data import make_pair
     from training.universal.export import load_weights
     from training.universal.finetune import FitSettings, image_stats
-    from training.universal.task_loss import loss_of_base
-    from training.universal.train import train_step
+    from training.universal.train import terms_of_base, train_step
     from xray_harmonizer.imaging.transfer import resize, working_shape
 
     torch.set_num_threads(1)
@@ -85,8 +84,8 @@ def estimate_universal(args: argparse.Namespace, base: Path, ref_images: Path,
     steps = args.steps if args.steps is not None else steps
     model, manifest = load_weights(base)
     working = int(manifest["input"]["working_size"])
-    task, task_weight = loss_of_base(manifest)
-    s = FitSettings(working_size=working, task_weight=task_weight)
+    terms = terms_of_base(manifest)
+    s = FitSettings(working_size=working)
     t0 = time.perf_counter()
     files = list_images(ref_images)[:4] + [Path(p) for p in plan["train"][:4]]
     # As the fit loads them: reference images at the pairs' size, probes at the working size.
@@ -105,7 +104,7 @@ def estimate_universal(args: argparse.Namespace, base: Path, ref_images: Path,
     t2, n = time.perf_counter(), 0
     while n < 3 or (time.perf_counter() - t2 < budget_s * 2 / 3 and n < steps):
         train_step(model, opt, [make_pair(big[n % len(big)], rng, working, 0.0, oversample=s.oversample)],
-                   s.ssim_weight, task, s.task_weight)
+                   s.ssim_weight, terms)
         n += 1
     per_step = (time.perf_counter() - t2) / n
     n_files = min(len(plan["train"]), s.site_images) + min(len(list_images(ref_images)), 200)

@@ -45,8 +45,7 @@ from training.sitesim.random_chain import random_chain
 from training.universal.data import (make_pair, random_training_chain, shrink_noise_sd,
                                      with_noise_sd)
 from training.universal.export import load_weights, write_package
-from training.universal.task_loss import loss_of_base
-from training.universal.train import lr_at, save_checkpoint, train_step
+from training.universal.train import lr_at, save_checkpoint, terms_of_base, train_step
 from xray_harmonizer.imaging.transfer import resize, working_shape
 
 log = logging.getLogger("training.universal.finetune")
@@ -71,7 +70,8 @@ class FitSettings:
     seed: int = 0
     working_size: int = 256  # the base package's
     oversample: int = 2  # pairs as in training (training.universal.data.make_pair)
-    task_weight: float = 0.0  # the base package's (training.universal.task_loss.loss_of_base)
+    task_weight: float = 0.0  # the base package's (training.universal.train.terms_of_base)
+    blob_weight: float = 0.0  # the base package's, likewise
 
 
 def image_stats(image: np.ndarray) -> np.ndarray:
@@ -157,9 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.time()
     model, base = load_weights(args.base)
     working = int(base["input"]["working_size"])
-    task, task_weight = loss_of_base(base)
+    terms = terms_of_base(base)
+    base_settings = base["training"]["settings"]
     s = FitSettings(steps=args.steps, candidates=args.candidates, seed=args.seed, working_size=working,
-                    task_weight=task_weight)
+                    task_weight=float(base_settings.get("task_weight", 0.0)),
+                    blob_weight=float(base_settings.get("blob_weight", 0.0)))
     site, sizes = _load(args.site, working, s.site_images)
     refs, _ = _load(args.reference, working * s.oversample, args.reference_images)
     noise_sd = shrink_noise_sd(float(np.median(sizes)), working)
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                 g["lr"] = lr_at(step, s)
             pair = make_pair(refs[int(rng.integers(len(refs)))], rng, working, s.identity_share, draw,
                              s.oversample)
-            l1, ssim = train_step(model, opt, [pair], s.ssim_weight, task, s.task_weight)
+            l1, ssim = train_step(model, opt, [pair], s.ssim_weight, terms)
             step += 1
             events.step(step, s.steps, {"L1": l1, "1-SSIM": 1.0 - ssim}, time.time() - t0)
             if preview is not None and args.preview_every and step % args.preview_every == 0:

@@ -24,9 +24,11 @@ from torch import nn
 
 
 class ClassifierFeatureLoss:
-    """Mean over the classifier's blocks of ``|f(out) - f(truth)|`` relative to ``|f(truth)|``."""
+    """Mean over the classifier's blocks of ``|f(out) - f(truth)|`` relative to ``|f(truth)|``,
+    plus ``logit_weight`` times ``|logit(out) - logit(truth)|``: the classifier's own output for
+    the truth, i.e. its operating point, not a label (what the protocol's specificity reads)."""
 
-    def __init__(self, package_dir: Path) -> None:
+    def __init__(self, package_dir: Path, logit_weight: float = 0.0) -> None:
         from training.classifier.export import config_from_manifest, load_weights
         from xray_harmonizer.models.package import PackageError, load_package
 
@@ -38,6 +40,7 @@ class ClassifierFeatureLoss:
         for p in net.parameters():
             p.requires_grad_(False)
         self.net = net
+        self.logit_weight = logit_weight
         self.size = int(m["input"]["size"])
         # What a universal package's manifest records of the classifier its loss used (a site
         # fit trains with the same term, :func:`loss_of_base`).
@@ -71,7 +74,10 @@ class ClassifierFeatureLoss:
             want = self.features(target)
         got = self.features(out)
         terms = [(g - t).abs().mean() / (t.abs().mean() + 1e-6) for g, t in zip(got, want)]
-        return torch.stack(terms).mean()
+        loss = torch.stack(terms).mean()
+        if self.logit_weight > 0:  # the last tap is what the head pools
+            loss = loss + self.logit_weight * (self.net.head(got[-1]) - self.net.head(want[-1])).abs().mean()
+        return loss
 
 
 def loss_of_base(base: dict[str, Any]) -> tuple[ClassifierFeatureLoss | None, float]:
@@ -89,5 +95,5 @@ def loss_of_base(base: dict[str, Any]) -> tuple[ClassifierFeatureLoss | None, fl
     for pkg in packages:
         m = pkg.manifest
         if m["name"] == record["classifier"] and m["files"].get(m.get("weights", "")) == record["sha256"]:
-            return ClassifierFeatureLoss(pkg.root), weight
+            return ClassifierFeatureLoss(pkg.root, float(base["training"]["settings"].get("logit_weight", 0.0))), weight
     raise LookupError(f"the classifier {record['classifier']} this package was trained with is not installed")

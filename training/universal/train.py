@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -49,6 +49,9 @@ class TrainSettings:
     oversample: int = 2  # the chain runs at this multiple of the working size (see make_pair)
     task_weight: float = 0.0  # weight of the classifier-feature term (training.universal.task_loss)
     hard_of: int = 1  # draw this many pairs a step and train on the one with the highest loss
+    logit_weight: float = 0.0  # share of the classifier term given to its logit (task_loss)
+    blob_weight: float = 0.0  # weight of the lesion-like error term (training.universal.detail_loss)
+    gain_weight: float = 0.0  # weight of the detail-gain term (training.universal.detail_loss)
 
 
 def _gauss_window(sigma: float = 1.5, size: int = 11) -> torch.Tensor:
@@ -79,9 +82,13 @@ class TaskLoss(Protocol):
     def __call__(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
 
 
+Term = tuple[float, TaskLoss]  # a weight and a term added to L1 + SSIM
+
+
 def pair_loss(model: UniversalUNet, pair: Pair, ssim_weight: float,
-              task: TaskLoss | None = None, task_weight: float = 0.0) -> tuple[torch.Tensor, float, float]:
-    """Loss on one pair; returns (loss, L1, SSIM) on the unpadded image."""
+              terms: Sequence[Term] = ()) -> tuple[torch.Tensor, float, float]:
+    """Loss on one pair (L1 + ``ssim_weight`` (1 - SSIM) + each weighted term); returns
+    (loss, L1, SSIM) on the unpadded image."""
     h, w = pair.shifted.shape
     x = torch.from_numpy(pad_to(pair.shifted, model.multiple))[None, None]
     y = torch.from_numpy(pair.target)[None, None]
@@ -89,9 +96,31 @@ def pair_loss(model: UniversalUNet, pair: Pair, ssim_weight: float,
     l1 = (out - y).abs().mean()
     s = ssim_torch(out, y)
     loss = l1 + ssim_weight * (1 - s)
-    if task is not None and task_weight > 0:
-        loss = loss + task_weight * task(out, y)
+    for weight, term in terms:
+        loss = loss + weight * term(out, y)
     return loss, float(l1.detach()), float(s.detach())
+
+
+def terms_of_base(base: dict[str, Any]) -> list[Term]:
+    """The weighted terms a universal package was trained with, from its manifest, for a site
+    fit that starts from it: the classifier-feature term (the recorded classifier, installed,
+    :func:`~training.universal.task_loss.loss_of_base`) and the lesion-like error term at the
+    package's working size. A fit does not train towards other goals than its base did."""
+    from training.universal.task_loss import loss_of_base
+
+    task, task_weight = loss_of_base(base)
+    terms: list[Term] = [] if task is None else [(task_weight, task)]
+    return terms + detail_terms(base["training"]["settings"], int(base["input"]["working_size"]))
+
+
+def detail_terms(settings: dict[str, Any], working_size: int) -> list[Term]:
+    """The :mod:`training.universal.detail_loss` terms ``settings`` (a package's recorded
+    training settings, or :class:`TrainSettings` as a dict) give a weight above 0."""
+    from training.universal.detail_loss import DetailGainLoss, LesionLikeErrorLoss
+
+    made = {"blob_weight": LesionLikeErrorLoss, "gain_weight": DetailGainLoss}
+    return [(float(settings[key]), cls(working_size)) for key, cls in made.items()
+            if float(settings.get(key, 0.0)) > 0]
 
 
 class Schedule(Protocol):
@@ -103,15 +132,14 @@ class Schedule(Protocol):
 
 
 def train_step(model: UniversalUNet, opt: torch.optim.Optimizer, pairs: Sequence[Pair],
-               ssim_weight: float, task: TaskLoss | None = None,
-               task_weight: float = 0.0) -> tuple[float, float]:
+               ssim_weight: float, terms: Sequence[Term] = ()) -> tuple[float, float]:
     """One optimiser step on the hardest of ``pairs`` (highest loss; gradient norm clipped at
     1); returns its (L1, SSIM). With one pair, plain SGD. Several (``--hard-of``): the chains
     that clip most of the field are a small share of the sampler's draws and the network's worst
     sites; training on the worse of two draws spends more steps on them without naming them.
     Measured once (v19 against its control v20, ``training/universal/README.md``): within the
     validation table's noise, so the bundled package does not use it."""
-    losses = [pair_loss(model, p, ssim_weight, task, task_weight) for p in pairs]
+    losses = [pair_loss(model, p, ssim_weight, terms) for p in pairs]
     loss, l1, s = max(losses, key=lambda r: float(r[0].detach()))
     opt.zero_grad()
     loss.backward()
@@ -155,6 +183,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="weight of the reference classifier's feature term (training.universal.task_loss)")
     ap.add_argument("--classifier", type=Path, default=None,
                     help="classifier package for --task-weight (default: the one --splits belongs to)")
+    ap.add_argument("--logit-weight", type=float, default=TrainSettings.logit_weight,
+                    help="add this times |logit(out) - logit(truth)| to the classifier term")
+    ap.add_argument("--blob-weight", type=float, default=TrainSettings.blob_weight,
+                    help="weight of the lesion-like error term (training.universal.detail_loss)")
+    ap.add_argument("--gain-weight", type=float, default=TrainSettings.gain_weight,
+                    help="weight of the detail-gain term (training.universal.detail_loss)")
     ap.add_argument("--hard-of", type=int, default=TrainSettings.hard_of,
                     help="pairs drawn per step; the step trains on the one with the highest loss")
     ap.add_argument("--limit", type=int, default=None, help="use only N training images (tests)")
@@ -171,13 +205,17 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     settings = TrainSettings(steps=args.steps, lr=args.lr, working_size=args.working_size, seed=args.seed,
                              oversample=args.oversample, task_weight=args.task_weight,
-                             hard_of=args.hard_of)
-    task, task_loss = None, None
+                             hard_of=args.hard_of, blob_weight=args.blob_weight, logit_weight=args.logit_weight,
+                             gain_weight=args.gain_weight)
+    terms: list[Term] = []
+    task_loss = None
     if settings.task_weight > 0:
         from training.universal.task_loss import ClassifierFeatureLoss
 
-        task = ClassifierFeatureLoss(args.classifier or args.splits.parent)
+        task = ClassifierFeatureLoss(args.classifier or args.splits.parent, settings.logit_weight)
         task_loss = task.record
+        terms.append((settings.task_weight, task))
+    terms += detail_terms(settings.__dict__, settings.working_size)
     files = split_files(args.reference, args.splits, "train")[:args.limit]
     val_files = split_files(args.reference, args.splits, "val")[:args.eval_images]
     images, val_images = load_images(files), load_images(val_files)
@@ -217,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         while not pairs[0].identity and len(pairs) < settings.hard_of:
             pairs.append(make_pair(images[int(rng.integers(len(images)))], rng, settings.working_size,
                                    0.0, oversample=settings.oversample))
-        l1, s = train_step(model, opt, pairs, settings.ssim_weight, task, settings.task_weight)
+        l1, s = train_step(model, opt, pairs, settings.ssim_weight, terms)
         step += 1
         run_l1.append(l1)
         run_ssim.append(s)
