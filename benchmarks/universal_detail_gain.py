@@ -9,7 +9,9 @@ r = 0.75, 1.5, 3 px at 128 px, scaled with the working size; a border of the wid
 out). Printed per band: the regression slope of the output's band on the truth's (1 = the
 truth's detail at its amplitude, < 1 lost, > 1 exaggerated; noise the output adds does not
 count), the input's likewise (what the chain left), averaged over the images. The diagnosis
-behind ``training.universal.detail_loss.DetailGainLoss``.
+behind ``training.universal.detail_loss.DetailGainLoss``. ``universal_diagnostics.py``'s "detail
+given back" column is the bundled package's ratio of band *energies*, which also counts noise the
+output adds or keeps; this is the slope the loss term asks to be 1, for several packages in one run.
 """
 
 from __future__ import annotations
