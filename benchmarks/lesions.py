@@ -159,7 +159,8 @@ def kept_by_radius(pairs: list[LesionPair], harmonize) -> dict[int, list[float]]
     return kept
 
 
-def _band(x: np.ndarray, radius: float) -> np.ndarray:
+def band(x: np.ndarray, radius: float) -> np.ndarray:
+    """A lesion of ``radius`` px's band: Gaussian r/2 minus Gaussian 2r (difference of Gaussians)."""
     return ndimage.gaussian_filter(x, radius / 2) - ndimage.gaussian_filter(x, 2 * radius)
 
 
@@ -169,7 +170,7 @@ def blob_thresholds(shape: tuple[int, int]) -> dict[int, float]:
     scale = max(shape) / 512.0
     c = (shape[0] // 2, shape[1] // 2)
     rng = np.random.default_rng(0)
-    return {r: float(_band(lesion_field(shape, c, r * scale, min(CONTRASTS), "nodule", rng)
+    return {r: float(band(lesion_field(shape, c, r * scale, min(CONTRASTS), "nodule", rng)
                            .astype(np.float64), r * scale).max()) for r in RADII}
 
 
@@ -197,7 +198,7 @@ def created_blobs(output: np.ndarray, truth: np.ndarray, thresholds: dict[int, f
     core[int(0.1 * h):int(0.9 * h), int(0.1 * w):int(0.9 * w)] = True
     hit = np.zeros(truth.shape, dtype=bool)
     for r, thr in thresholds.items():
-        labels, n = ndimage.label((_band(resid, r * scale) > thr) & core)
+        labels, n = ndimage.label((band(resid, r * scale) > thr) & core)
         if n:
             sizes = ndimage.sum_labels(np.ones_like(resid), labels, index=np.arange(1, n + 1))
             big = np.flatnonzero(sizes >= np.pi * (r * scale / 2) ** 2) + 1

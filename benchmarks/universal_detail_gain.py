@@ -21,19 +21,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_model  # noqa: E402
+from lesions import band  # noqa: E402  (the lesion benchmark's difference of Gaussians)
 
 RADII_128 = (0.75, 1.5, 3.0)  # band radii in px at a 128 px working size
-
-
-def band(x: np.ndarray, radius: float) -> np.ndarray:
-    return ndimage.gaussian_filter(x, radius / 2) - ndimage.gaussian_filter(x, 2 * radius)
 
 
 def slopes(x: np.ndarray, truth: np.ndarray, radii: list[float]) -> list[float]:

@@ -270,6 +270,13 @@ def test_loss_terms_are_recorded_and_a_site_fit_trains_with_the_same_ones(tmp_pa
     assert loss_of_base(plain) == (None, 0.0)
     plain["training"]["settings"].update(blob_weight=0.0, gain_weight=0.0)
     assert terms_of_base(plain) == []
+    # A fit records every term weight of its base, so a fit of a fit trains with them too.
+    from dataclasses import fields
+
+    from training.universal.finetune import FitSettings
+    from training.universal.train import TERM_WEIGHTS, TrainSettings
+
+    assert set(TERM_WEIGHTS) <= {f.name for f in fields(FitSettings)} & {f.name for f in fields(TrainSettings)}
 
 
 def test_hard_of_two_steps_on_the_pair_with_the_higher_loss():

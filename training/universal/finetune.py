@@ -45,7 +45,7 @@ from training.sitesim.random_chain import random_chain
 from training.universal.data import (make_pair, random_training_chain, shrink_noise_sd,
                                      with_noise_sd)
 from training.universal.export import load_weights, write_package
-from training.universal.train import lr_at, save_checkpoint, terms_of_base, train_step
+from training.universal.train import TERM_WEIGHTS, lr_at, save_checkpoint, terms_of_base, train_step
 from xray_harmonizer.imaging.transfer import resize, working_shape
 
 log = logging.getLogger("training.universal.finetune")
@@ -70,8 +70,11 @@ class FitSettings:
     seed: int = 0
     working_size: int = 256  # the base package's
     oversample: int = 2  # pairs as in training (training.universal.data.make_pair)
-    task_weight: float = 0.0  # the base package's (training.universal.train.terms_of_base)
-    blob_weight: float = 0.0  # the base package's, likewise
+    # The base package's term weights (training.universal.train.TERM_WEIGHTS, terms_of_base)
+    task_weight: float = 0.0
+    logit_weight: float = 0.0
+    blob_weight: float = 0.0
+    gain_weight: float = 0.0
 
 
 def image_stats(image: np.ndarray) -> np.ndarray:
@@ -160,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     terms = terms_of_base(base)
     base_settings = base["training"]["settings"]
     s = FitSettings(steps=args.steps, candidates=args.candidates, seed=args.seed, working_size=working,
-                    task_weight=float(base_settings.get("task_weight", 0.0)),
-                    blob_weight=float(base_settings.get("blob_weight", 0.0)))
+                    **{k: float(base_settings.get(k, 0.0)) for k in TERM_WEIGHTS})
     site, sizes = _load(args.site, working, s.site_images)
     refs, _ = _load(args.reference, working * s.oversample, args.reference_images)
     noise_sd = shrink_noise_sd(float(np.median(sizes)), working)

@@ -113,6 +113,11 @@ def terms_of_base(base: dict[str, Any]) -> list[Term]:
     return terms + detail_terms(base["training"]["settings"], int(base["input"]["working_size"]))
 
 
+# The settings that weight a loss term; a package's manifest records them and a site fit from it
+# trains (and records) the same (training.universal.finetune.FitSettings).
+TERM_WEIGHTS = ("task_weight", "logit_weight", "blob_weight", "gain_weight")
+
+
 def detail_terms(settings: dict[str, Any], working_size: int) -> list[Term]:
     """The :mod:`training.universal.detail_loss` terms ``settings`` (a package's recorded
     training settings, or :class:`TrainSettings` as a dict) give a weight above 0."""
