@@ -20,7 +20,7 @@ def write_table(result: dict) -> str:
         head += ["AUC [95% CI]", "sens / spec"]
     head += ["SSIM(output, input)", "W1 to reference (per image)", "W1 pooled"]
     if truth:
-        head += ["SSIM to truth", "PSNR to truth (dB)"]
+        head += ["SSIM to truth", "SSIM to truth, informative field", "PSNR to truth (dB)"]
     lines = [f"**{result['site']}** — {result['description']}; {result['n_images']} images"
              + (f" ({result['n_positive']} {result['classifier']['label'].lower()})" if labelled else "")
              + f"; classifier `{result['classifier']['name']}`.", "",
@@ -33,7 +33,8 @@ def write_table(result: dict) -> str:
         cells += [_fmt_ms(r["ssim_to_input"]), _fmt_ms(r["w1_to_reference"], 4),
                   f"{r['w1_pooled']:.4f}" if r.get("w1_pooled") is not None else "–"]
         if truth:
-            cells += [_fmt_ms(r.get("ssim_to_truth")), _fmt_ms(r.get("psnr_to_truth"), 1)]
+            cells += [_fmt_ms(r.get("ssim_to_truth")), _fmt_ms(r.get("ssim_to_truth_informative")),
+                      _fmt_ms(r.get("psnr_to_truth"), 1)]
         lines.append("| " + " | ".join(cells) + " |")
     neural = [g for g in result.get("generalizers", []) if g["kind"] not in ("histogram",)]
     if neural:
@@ -43,6 +44,10 @@ def write_table(result: dict) -> str:
     lines += ["W1 pooled: all outputs' body-region pixels pooled like a reference profile, against "
               "the reference profile (does the site as a whole move to the reference?); the per-image "
               "W1 also counts each image's own difference from the reference average."]
+    if truth:
+        lines += ["SSIM to truth, informative field: the same SSIM map averaged only where the site "
+                  "image still carries the anatomy (no window touching a shutter, burned-in text or "
+                  "a solidly clipped area; `benchmarks/protocol.py: informative_field`)."]
     if any(r["row"].startswith("oracle") for r in result["rows"]):
         lines += ["Oracle rows read the truth: the truth at the working size carried by the same "
                   "transfer; a ceiling for any network at that size, not a method."]

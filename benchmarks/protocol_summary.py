@@ -33,23 +33,32 @@ _MATRICES = (
     ("Specificity at the reference operating point", "specificity", "{:.2f}",
      "threshold chosen on the reference validation split; target: within 0.10 of the truth row"),
     ("SSIM(output, truth)", "ssim_to_truth", "{:.3f}", "mean over the site's images"),
+    ("SSIM(output, truth) over the informative field", "ssim_to_truth_informative", "{:.3f}",
+     "only where the site image still carries the anatomy (not under a shutter or burned-in text, "
+     "not in a solidly clipped area), which the oracle rows read from the truth and no method can "
+     "know; `–` where the run predates the column"),
 )
 
 
 def matrix_summary(results: Path = RESULTS) -> str:
     """Method x site tables of AUC, specificity and SSIM to truth over the labelled sites."""
     # Runs of the same site (e.g. ``protocol-site_mild`` and a later ``protocol-site_mild-universal``
-    # that scored one more package) share one column; the first run's row wins on a name clash.
+    # that scored one more package) share one column; on a name clash the first run's figures
+    # win and a later run only adds the figures it lacks.
     merged: dict[str, dict] = {}
     for d in _site_dirs(results):
         r = json.loads((d / "results.json").read_text(encoding="utf-8"))
         if not r.get("labelled"):
             continue
         if r["site"] not in merged:
-            merged[r["site"]] = {**r, "rows": list(r["rows"])}
+            merged[r["site"]] = {**r, "rows": [dict(x) for x in r["rows"]]}
         else:
-            have = {x["row"] for x in merged[r["site"]]["rows"]}
-            merged[r["site"]]["rows"] += [x for x in r["rows"] if x["row"] not in have]
+            have = {x["row"]: x for x in merged[r["site"]]["rows"]}
+            for x in r["rows"]:
+                if x["row"] not in have:
+                    merged[r["site"]]["rows"].append(dict(x))
+                else:  # same images, same seed: a later run only fills figures the first lacks
+                    have[x["row"]].update({k: v for k, v in x.items() if k not in have[x["row"]]})
     sites = list(merged.values())
     if not sites:
         return ""
@@ -67,7 +76,8 @@ def matrix_summary(results: Path = RESULTS) -> str:
                 v = None if row is None else row.get(key)
                 v = v["mean"] if isinstance(v, dict) else v
                 cells.append("–" if v is None else fmt.format(v))
-            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+            if any(c != "–" for c in cells):  # a method no run of this figure scored: no row
+                lines.append(f"| {m} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 

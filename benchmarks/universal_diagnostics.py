@@ -22,6 +22,13 @@ profiles and the evaluation chains ``training/sitesim/eval_chains/random_eval_*.
 5. **Which scales of the package's output cost it** (normals only, the chains where its
    specificity collapses): the network output with its coarse band (a Gaussian of 2 or 6
    working px) or its detail (the rest) replaced by the truth's, through the residual transfer.
+6. **Where the SSIM to truth goes** (the four shipped profiles, the issue's SSIM target sites):
+   SSIM over the informative field (``benchmarks/protocol.py: informative_field``) of the package,
+   of the package with the truth's own global level (one offset per image: the mean difference
+   over the field at the working size), with the truth's coarse band above 8 / 3 / 1 working px,
+   and of the perfect network; and the package's per-image level error (mean: a bias a site fit
+   can remove; SD: what one image alone does not tell; its correlation with the truth's own
+   level: < 0 = every image pulled towards an average brightness).
 
 Rows use validation-split images only (the protocol's test split stays for the reported table).
 """
@@ -50,6 +57,7 @@ WORKING = 128
 SENSITIVITY_CHAIN = "random_eval_3"
 SWAP_CHAINS = ("random_eval_2", "random_eval_3", "random_eval_8", "random_eval_10")
 SPLITS = (2.0, 6.0)
+SSIM_SPLITS = (8.0, 3.0, 1.0)
 
 
 def band_sd(x: np.ndarray, lo: float, hi: float) -> float:
@@ -69,12 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from benchmarks.protocol import (DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, SOLID_CLIP, clipped_area,
-                                     simulated_site)
+                                     informative_field, simulated_site)
     from training.sitesim import apply_site, load_site_profile
     from training.universal.data import shrink_noise_sd, with_noise_sd
     from xray_harmonizer.classifier import ClassifierModel
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
     from xray_harmonizer.imaging.transfer import TransferConfig, resize, transfer, working_shape
+    from xray_harmonizer.metrics.ssim import ssim_map
 
     t0 = time.time()
     net = NeuralGeneralizer(args.package, use_gpu=False)
@@ -156,11 +165,43 @@ def main(argv: list[str] | None = None) -> int:
                         for label, o in outs.items()}
         print(chain, swaps[chain], flush=True)
 
+    ssim_gap: dict[str, dict] = {}
+    for profile in SHIPPED:
+        site = simulated_site(profile, DEFAULT_REFERENCE, splits, 0, args.images, "val")
+        scores: dict[str, list[float]] = {}
+        level = []  # (package - truth, truth) mean level over the field, per image
+        for im, truth, rep in zip(site.images, site.truth, site.replaced):
+            field = informative_field(im, rep)
+            if not field.any():
+                continue
+            low = resize(im, working_shape(im.shape, WORKING))
+            low_truth = resize(truth, low.shape)
+            out = net.run_network(low)
+            low_field = resize(field.astype(np.float32), low.shape) > 0.5
+            error = float((out - low_truth)[low_field].mean()) if low_field.any() else 0.0
+            level.append((error, float(low_truth[low_field].mean()) if low_field.any() else 0.0))
+            variants = {"package": out, "package, truth's global level": out - error}
+            for split in SSIM_SPLITS:
+                variants[f"package, truth's coarse band (> {split:g} px)"] = (
+                    out - gaussian_filter(out, split) + gaussian_filter(low_truth, split))
+            variants["perfect network"] = low_truth
+            for label, v in variants.items():
+                o = transfer(im, low, np.clip(v, 0, 1).astype(np.float32), net.transfer_config)
+                scores.setdefault(label, []).append(float(ssim_map(o, truth)[1][field].mean()))
+        err = np.array(level)
+        ssim_gap[profile] = {
+            "ssim_informative": {k: round(float(np.mean(v)), 3) for k, v in scores.items()},
+            "level_error_mean": round(float(err[:, 0].mean()), 4),
+            "level_error_sd": round(float(err[:, 0].std()), 4),
+            "level_error_corr_with_truth_level": round(float(np.corrcoef(err[:, 0], err[:, 1])[0, 1]), 2)}
+        print(profile, ssim_gap[profile], flush=True)
+
     result = {"command": "python benchmarks/universal_diagnostics.py " + " ".join(sys.argv[1:] if argv is None else argv),
               "machine": cpu_model(), "package": args.package.name, "package_hash": net.model_hash,
               "working_size": WORKING, "bands_px": BANDS, "sites": rows,
               "sensitivity": {"chain": SENSITIVITY_CHAIN, "normals": args.images, "specificity": sensitivity},
               "scale_swaps": {"normals": args.images, "specificity": swaps},
+              "ssim_gap": {"images": args.images, "sites": ssim_gap},
               "seconds": round(time.time() - t0, 1)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "universal_diagnostics.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
@@ -183,6 +224,17 @@ def main(argv: list[str] | None = None) -> int:
               "128 px output has one band replaced by the truth's, residual transfer:", "",
               "| output | " + " | ".join(swaps) + " |", "|---|" + "---|" * len(swaps)]
     lines += [f"| {label} | " + " | ".join(f"{swaps[c][label]:.2f}" for c in swaps) + " |" for label in labels]
+    labels = list(next(iter(ssim_gap.values()))["ssim_informative"])
+    lines += ["", f"SSIM to truth over the informative field ({args.images} images per profile, validation "
+              "split; the package's output at 128 px edited, through the package's own transfer), and "
+              "the package's per-image level error at 128 px (mean / SD / correlation with the truth's "
+              "level):", "",
+              "| output | " + " | ".join(ssim_gap) + " |", "|---|" + "---|" * len(ssim_gap)]
+    lines += [f"| {label} | " + " | ".join(f"{g['ssim_informative'][label]:.3f}" for g in ssim_gap.values())
+              + " |" for label in labels]
+    lines.append("| level error: mean / SD / corr. | " + " | ".join(
+        f"{g['level_error_mean']:+.3f} / {g['level_error_sd']:.3f} / {g['level_error_corr_with_truth_level']:+.2f}"
+        for g in ssim_gap.values()) + " |")
     (args.out / "universal_diagnostics.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0
 

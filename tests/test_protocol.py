@@ -119,3 +119,45 @@ def test_clipped_detail_bound_flattens_only_what_the_chain_clipped_solid() -> No
     top = out[20:180, 20:380]
     assert np.std(top - gaussian_filter(top, 2)) < 0.1 * np.std(truth - gaussian_filter(truth, 2))
     assert abs(float(top.mean()) - float(truth[20:180].mean())) < 0.01
+
+
+def test_informative_field_leaves_out_shutters_clipping_and_their_windows() -> None:
+    """Catches the informative-field SSIM counting what no method can know: a window that
+    touches a shutter pixel or a solidly clipped area (the oracle rows read the truth there),
+    or leaving out anatomy the site image still carries (a half-clipped, noisy area)."""
+    import numpy as np
+
+    from benchmarks.protocol import informative_field
+
+    rng = np.random.default_rng(0)
+    site = np.clip(0.5 + 0.05 * rng.standard_normal((256, 200)), 0.01, 0.99).astype(np.float32)
+    replaced = np.zeros(site.shape, bool)
+    replaced[:20] = True  # a shutter along the top
+    site[200:, :60] = 0.0  # clipped solid black
+    site[100:150, 120:] = np.where(rng.random((50, 80)) < 0.5, 1.0, site[100:150, 120:])  # half
+    field = informative_field(site, replaced)
+    assert not field[:23].any() and field[23:30, 10:190].all()  # 3 px: the 7x7 window
+    assert not field[197:, :63].any() and field[120:190, 10:50].all()
+    assert field[105:145, 125:195].all()  # half clipped still carries the anatomy
+    assert not field[:, :3].any() and not field[-3:].any()  # the metric's own border
+
+
+def test_informative_ssim_ignores_what_lay_under_a_shutter(tmp_path) -> None:
+    """Catches the informative column scoring a method for the content under a shutter: an
+    output equal to the truth everywhere except there scores 1 on the field, below 1 overall."""
+    import numpy as np
+
+    from benchmarks.protocol import SiteSet, score_row
+    from xray_harmonizer.reference.profile import load_profile
+
+    rng = np.random.default_rng(2)
+    truth = [np.clip(0.4 + 0.1 * rng.standard_normal((128, 96)), 0.05, 0.95).astype(np.float32)
+             for _ in range(2)]
+    replaced = [np.zeros((128, 96), bool) for _ in truth]
+    for r in replaced:
+        r[:, :12] = True
+    site_images = [np.where(r, 0.9, t).astype(np.float32) for r, t in zip(replaced, truth)]
+    site = SiteSet("s", ["a", "b"], site_images, None, truth, "test", replaced)
+    row = score_row("kept shutter", site_images, [(1.0, 0.1)] * 2, site, None, load_profile(None), 0.0)
+    assert row["ssim_to_truth_informative"]["mean"] > 0.999
+    assert row["ssim_to_truth"]["mean"] < 0.95

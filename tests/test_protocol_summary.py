@@ -43,3 +43,16 @@ def test_sites_numbered_past_nine_keep_their_order(tmp_path):
     _write(tmp_path, "protocol-site_b", "site_b", [truth])
     md = matrix_summary(tmp_path)
     assert "| method | site_b | random_eval_1 | random_eval_2 | random_eval_10 |" in md
+
+
+def test_a_later_run_fills_a_figure_the_first_lacks_but_never_overwrites(tmp_path):
+    """Catches the informative-field SSIM column staying empty for rows (truth, histogram
+    matching) whose first run predates it although a later run of the same site scored it, and
+    a later run overwriting a figure the first run already has."""
+    hm = {"row": "Histogram matching", "auc": 0.93, "specificity": 0.71, "ssim_to_truth": {"mean": 0.6}}
+    _write(tmp_path, "protocol-site_a", "site_a", [hm])
+    _write(tmp_path, "protocol-site_a-universal", "site_a",
+           [{**hm, "specificity": 0.2, "ssim_to_truth_informative": {"mean": 0.65}}])
+    md = matrix_summary(tmp_path)
+    assert "| Histogram matching | 0.71 |" in md.split("*Specificity")[1].split("*SSIM")[0]
+    assert "| Histogram matching | 0.650 |" in md.split("informative field*")[1]

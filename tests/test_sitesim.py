@@ -148,3 +148,21 @@ def test_site_pairs_order_independent():
     b = {x.name: x for x in site_pairs([("b.png", img)], p, seed=5)}
     assert np.array_equal(a["b.png"].shifted, b["b.png"].shifted)
     assert a["a.png"].truth is img and a["a.png"].shifted.shape == img.shape
+
+
+def test_replaced_mask_is_exactly_what_the_chain_replaced():
+    """Catches the mask of replaced pixels (the universal kind's training targets and the
+    protocol's informative field read it) drifting from what apply_site really paints: a mask
+    one row short leaves a shutter row in the target as anatomy, one row long hides anatomy."""
+    from training.sitesim import apply_site_with_draws, replaced_mask
+
+    img = _phantom(200, 160)
+    p = SiteProfile(collimation=(0.03, 0.12), collimation_value=0.37, text_labels=3,
+                    text_value=0.81, bits=16)
+    for seed in range(4):
+        out, draws = apply_site_with_draws(img, p, seed)
+        mask = replaced_mask(img.shape, draws)
+        painted = np.isclose(out, 0.37, atol=1e-4) | np.isclose(out, 0.81, atol=1e-4)
+        assert mask.any() and np.all(painted[mask])
+        # Outside the mask the phantom (values 0.2-0.7, never exactly these) is re-imaged.
+        assert painted[~mask].mean() < 0.01

@@ -27,6 +27,15 @@ def seed_for(name: str, seed: int) -> int:
                .generate_state(1)[0])
 
 
+def replaced_mask(shape: tuple[int, int], draws: SiteDraws) -> np.ndarray:
+    """The pixels where :func:`apply_site` *replaced* the anatomy (collimation borders and
+    burned-in text) rather than re-imaged it: no method can know what the truth is there."""
+    mask = T.collimated(shape, draws.collimation)
+    if draws.text_mask is not None:
+        mask |= draws.text_mask
+    return mask
+
+
 def draw(profile: SiteProfile, rng: np.random.Generator) -> SiteDraws:
     """Draw the per-image random parameters (always the same number of draws, in this order)."""
     offset = float(rng.normal(0.0, 1.0)) * profile.exposure_jitter

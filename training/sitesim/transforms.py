@@ -172,16 +172,24 @@ def quantize(y: np.ndarray, bits: int) -> np.ndarray:
     return np.round(np.clip(y, 0.0, 1.0) * levels) / levels
 
 
+def collimated(shape: tuple[int, int], fractions: tuple[float, float, float, float]) -> np.ndarray:
+    """The pixels :func:`collimate` replaces: (top, bottom, left, right) border fractions."""
+    h, w = shape
+    top, bottom, left, right = (int(round(f * n)) for f, n in zip(fractions, (h, h, w, w)))
+    mask = np.zeros(shape, dtype=bool)
+    mask[:top, :] = True
+    mask[h - bottom:, :] = True  # an empty slice when bottom is 0
+    mask[:, :left] = True
+    mask[:, w - right:] = True
+    return mask
+
+
 def collimate(y: np.ndarray, fractions: tuple[float, float, float, float],
               value: float) -> np.ndarray:
     """Replace (top, bottom, left, right) border fractions of the image by ``value``."""
-    h, w = y.shape
-    top, bottom, left, right = (int(round(f * n)) for f, n in zip(fractions, (h, h, w, w)))
-    if not (top or bottom or left or right):
+    mask = collimated(y.shape, fractions)
+    if not mask.any():
         return y
     out = y.copy()
-    out[:top, :] = value
-    out[h - bottom:, :] = value
-    out[:, :left] = value
-    out[:, w - right:] = value
+    out[mask] = value
     return out

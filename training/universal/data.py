@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.sitesim import SiteProfile, apply_site_with_draws
+from training.sitesim import SiteProfile, apply_site_with_draws, replaced_mask
 from training.sitesim.random_chain import random_chain
 from xray_harmonizer.imaging.transfer import resize, working_shape
 
@@ -94,18 +94,6 @@ def load_images(files: list[Path]) -> list[np.ndarray]:
     return [load_image(f) for f in files]
 
 
-def collimation_mask(shape: tuple[int, int], fractions: tuple[float, float, float, float]) -> np.ndarray:
-    """The pixels :func:`training.sitesim.transforms.collimate` replaced (same rounding)."""
-    h, w = shape
-    top, bottom, left, right = (int(round(f * n)) for f, n in zip(fractions, (h, h, w, w)))
-    mask = np.zeros(shape, dtype=bool)
-    mask[:top, :] = True
-    mask[h - bottom:, :] = True
-    mask[:, :left] = True
-    mask[:, w - right:] = True
-    return mask
-
-
 def make_pair(image: np.ndarray, rng: np.random.Generator, working_size: int,
               identity_share: float, draw_chain: ChainDraw = random_training_chain,
               oversample: int = 1) -> Pair:
@@ -136,9 +124,7 @@ def make_pair(image: np.ndarray, rng: np.random.Generator, working_size: int,
             if oversample > 1 else target
         chain = draw_chain(rng, max(big.shape))
         shifted_big, draws = apply_site_with_draws(big, chain, rng)
-        replaced = collimation_mask(big.shape, draws.collimation)
-        if draws.text_mask is not None:
-            replaced |= draws.text_mask
+        replaced = replaced_mask(big.shape, draws)
         shifted = resize(shifted_big, small) if oversample > 1 else shifted_big
         # Targets keep what the chain replaced (shutters, labels) as the chain left it.
         keep = resize(replaced.astype(np.float32), small) if oversample > 1 else replaced
