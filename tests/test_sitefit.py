@@ -211,6 +211,7 @@ def _tiny_universal_base(models: Path, kermany: Path) -> Path:
     out = models / "universal-tiny"
     assert train_main(["-o", str(out), "--name", "universal-tiny", "--steps", "2", "--limit", "4",
                        "--eval-images", "2", "--working-size", "64", "--eval-every", "2",
+                       "--ssim-weight", "0.8",
                        "--run-dir", str(models.parent / "base-run"), "--reference", str(kermany)]) == 0
     return out
 
@@ -218,8 +219,9 @@ def _tiny_universal_base(models: Path, kermany: Path) -> Path:
 def test_train_site_universal_fine_tunes_and_installs(tmp_path: Path, kermany_dir: Path) -> None:
     """The fast path end to end: catches a universal fit that cannot find its base package,
     installs nothing, leaves the base unrecorded (which weights it started from) or writes a
-    package the app cannot load; and a resume that searches the chains again (the kept chains
-    of an interrupted run are reused)."""
+    package the app cannot load; a resume that searches the chains again (the kept chains
+    of an interrupted run are reused); and a fit that trains with another SSIM weight than its
+    base's (it would pull the base's rendering towards another loss)."""
     models = tmp_path / "models"
     _tiny_universal_base(models, kermany_dir)
     site = make_site(tmp_path / "hospital-u", kermany_dir, n=22)
@@ -261,6 +263,8 @@ def test_train_site_universal_fine_tunes_and_installs(tmp_path: Path, kermany_di
                           "--reference", str(ref), "-o", str(tmp_path / "again"), "--steps", "6",
                           "--candidates", "3", "--run-dir", str(tmp_path / "run"), "--resume"]) == 0
     assert (tmp_path / "run" / "chains.json").read_text() == chains
+    again = json.loads((tmp_path / "again" / "manifest.json").read_text())["training"]["fine_tune"]
+    assert again["settings"]["ssim_weight"] == 0.8
 
 
 def test_chain_search_ranks_the_sites_own_chain_first(kermany_dir: Path,

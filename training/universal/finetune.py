@@ -162,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     working = int(base["input"]["working_size"])
     terms = terms_of_base(base)
     base_settings = base["training"]["settings"]
+    # The fit trains with the base's own loss: its SSIM weight and every term weight it recorded.
     s = FitSettings(steps=args.steps, candidates=args.candidates, seed=args.seed, working_size=working,
+                    ssim_weight=float(base_settings.get("ssim_weight", FitSettings.ssim_weight)),
                     **{k: float(base_settings.get(k, 0.0)) for k in TERM_WEIGHTS})
     site, sizes = _load(args.site, working, s.site_images)
     refs, _ = _load(args.reference, working * s.oversample, args.reference_images)

@@ -5,7 +5,7 @@
 
 One torch thread (the machine is shared); batch 1 (whole images at the working size, aspect
 kept, as the app runs them); Adam with a cosine schedule after a short warm-up; loss
-``L1 + 0.5 * (1 - SSIM)`` on the image minus its reflect padding. Every ``--eval-every`` steps the
+``L1 + 0.5 * (1 - SSIM)`` (``--ssim-weight``) on the image minus its reflect padding. Every ``--eval-every`` steps the
 loss on a fixed set of pairs from the classifier's *validation* split (chains from another
 stream) is logged. The checkpoint is written atomically, loaded with ``weights_only=True``.
 """
@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="classifier package for --task-weight (default: the one --splits belongs to)")
     ap.add_argument("--logit-weight", type=float, default=TrainSettings.logit_weight,
                     help="add this times |logit(out) - logit(truth)| to the classifier term")
+    ap.add_argument("--ssim-weight", type=float, default=TrainSettings.ssim_weight,
+                    help="weight of (1 - SSIM) next to L1")
     ap.add_argument("--blob-weight", type=float, default=TrainSettings.blob_weight,
                     help="weight of the lesion-like error term (training.universal.detail_loss)")
     ap.add_argument("--gain-weight", type=float, default=TrainSettings.gain_weight,
@@ -211,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = TrainSettings(steps=args.steps, lr=args.lr, working_size=args.working_size, seed=args.seed,
                              oversample=args.oversample, task_weight=args.task_weight,
                              hard_of=args.hard_of, blob_weight=args.blob_weight, logit_weight=args.logit_weight,
-                             gain_weight=args.gain_weight)
+                             gain_weight=args.gain_weight, ssim_weight=args.ssim_weight)
     terms: list[Term] = []
     task_loss = None
     if settings.task_weight > 0:
