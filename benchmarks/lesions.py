@@ -148,6 +148,19 @@ def lesion_pair(name: str, truth: np.ndarray, profile, seed: int) -> LesionPair:
     return LesionPair(lesions, truth, truth_with, apply_site(truth, profile, s), apply_site(truth_with, profile, s))
 
 
+def test_pairs(site_arg: str, n_images: int, seed: int = 0) -> list[LesionPair]:
+    """The benchmark's draw (:func:`lesion_pair`) on the first ``n_images`` images of the
+    classifier's test split through ``site_arg`` (a profile name or chain file), in memory."""
+    from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE
+    from training.classifier.dataset import discover, load_image
+    from training.sitesim import load_site_profile
+
+    profile = load_site_profile(REPO / site_arg if (REPO / site_arg).is_file() else site_arg)
+    names = json.loads((DEFAULT_CLASSIFIER / "splits.json").read_text(encoding="utf-8"))["test"][:n_images]
+    by_name = {s.name: s for s in discover(DEFAULT_REFERENCE)}
+    return [lesion_pair(n, load_image(by_name[n].path), profile, seed) for n in names]
+
+
 def kept_by_radius(pairs: list[LesionPair], harmonize) -> dict[int, list[float]]:
     """Contrast kept of every lesion of ``pairs`` through ``harmonize(image, truth)``, by radius
     (the truth is there for the perfect-network oracles; a generalizer ignores it)."""

@@ -25,6 +25,7 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,6 +62,12 @@ class SiteSet:
     # Per image, where the chain *replaced* the anatomy (simulated sites: shutters, burned-in
     # text); None where that is not known (a folder of images).
     replaced: list[np.ndarray] | None = None
+
+    @cached_property
+    def informative(self) -> list[np.ndarray]:
+        """Per image, :func:`informative_field`: computed once a site, not once a row."""
+        replaced = self.replaced or [None] * len(self.images)
+        return [informative_field(im, rep) for im, rep in zip(self.images, replaced)]
 
 
 def simulated_site(profile_arg: str, reference: Path, split_file: Path, seed: int,
@@ -263,11 +270,9 @@ def score_row(name: str, outputs: list[np.ndarray], measured: list[tuple[float, 
     row["ssim_to_input"] = _mean_std([s for s, _ in measured]) if compare_input else None
     if site.truth is not None:
         whole, informative = [], []
-        replaced = site.replaced or [None] * len(outputs)
-        for o, t, im, rep in zip(outputs, site.truth, site.images, replaced):
+        for o, t, field in zip(outputs, site.truth, site.informative):
             mean, smap = ssim_map(o, t)
             whole.append(mean)
-            field = informative_field(im, rep)
             if field.any():
                 informative.append(float(smap[field].mean()))
         row["ssim_to_truth"] = _mean_std(whole)

@@ -23,7 +23,6 @@ Prints per variant: blobs per image, SSIM to truth, and the lesions' contrast ke
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -36,8 +35,7 @@ for p in (REPO, REPO / "benchmarks"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from benchmarks.lesions import blob_thresholds, created_blobs, kept_by_radius, lesion_pair  # noqa: E402
-from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE  # noqa: E402
+from benchmarks.lesions import blob_thresholds, created_blobs, kept_by_radius, test_pairs  # noqa: E402
 
 FINEST = 0.7  # working px: the Gaussian that splits off the output's finest band
 
@@ -49,16 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--package", type=Path, default=REPO / "resources" / "models" / "universal-kermany")
     args = ap.parse_args(argv)
 
-    from training.classifier.dataset import discover, load_image
-    from training.sitesim import load_site_profile
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
     from xray_harmonizer.imaging import transfer as T
     from xray_harmonizer.metrics.ssim import ssim
 
-    profile = load_site_profile(args.site)
-    names = json.loads((DEFAULT_CLASSIFIER / "splits.json").read_text())["test"][:args.images]
-    by_name = {s.name: s for s in discover(DEFAULT_REFERENCE)}
-    pairs = [lesion_pair(n, load_image(by_name[n].path), profile, 0) for n in names]
+    pairs = test_pairs(args.site, args.images)
     thresholds = blob_thresholds(pairs[0].truth.shape)
     net = NeuralGeneralizer(args.package, use_gpu=False)
     config = net.transfer_config

@@ -15,7 +15,6 @@ means; this says whether a difference near its limits is an effect of the packag
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ for p in (REPO, REPO / "benchmarks"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from benchmarks.lesions import blob_thresholds, created_blobs, lesion_pair  # noqa: E402
+from benchmarks.lesions import blob_thresholds, created_blobs, test_pairs  # noqa: E402
 from benchmarks.protocol import DEFAULT_CLASSIFIER, DEFAULT_REFERENCE, simulated_site  # noqa: E402
 
 CHAINS = REPO / "training" / "sitesim" / "eval_chains"
@@ -41,8 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--blob-images", type=int, default=24)
     args = ap.parse_args(argv)
 
-    from training.classifier.dataset import discover, load_image
-    from training.sitesim import load_site_profile
     from xray_harmonizer.generalizers.neural import NeuralGeneralizer
     from xray_harmonizer.metrics.ssim import ssim
 
@@ -56,10 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{Path(args.ssim_site).stem} SSIM to truth: mean {d.mean():+.4f}, SE {d.std(ddof=1) / np.sqrt(len(d)):.4f}, "
           f"{len(d)} images, lower on {np.mean(d < 0):.0%}", flush=True)
 
-    profile = load_site_profile(args.blob_site)
-    names = json.loads(splits.read_text(encoding="utf-8"))["test"][:args.blob_images]
-    by_name = {s.name: s for s in discover(DEFAULT_REFERENCE)}
-    pairs = [lesion_pair(n, load_image(by_name[n].path), profile, 0) for n in names]
+    pairs = test_pairs(args.blob_site, args.blob_images)
     thresholds = blob_thresholds(pairs[0].truth.shape)
     b = np.array([created_blobs(cand.harmonize(p.site), p.truth, thresholds)
                   - created_blobs(base.harmonize(p.site), p.truth, thresholds) for p in pairs])
